@@ -1,0 +1,46 @@
+# Helpers for the test tree.
+#
+# flowood_add_unit_tests(AREA DIR): one GoogleTest executable from DIR/*.cpp, tests discovered
+# into CTest with label "unit" (a test whose name contains "Slow" gets "slow" too, one with a
+# "_CUDA" suffix gets "gpu").
+function(flowood_add_unit_tests area dir)
+  file(GLOB sources CONFIGURE_DEPENDS ${dir}/*.cpp)
+  if(NOT sources)
+    return()
+  endif()
+  set(target flowood_${area}_tests)
+  add_executable(${target} ${sources} ${PROJECT_SOURCE_DIR}/tests/support/test_main.cpp)
+  target_link_libraries(${target} PRIVATE flowood::flowood GTest::gtest)
+  target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/tests/support ${OpenCV_INCLUDE_DIRS})
+  target_link_libraries(${target} PRIVATE ${OpenCV_LIBS})
+  target_compile_definitions(${target} PRIVATE
+    FLOWOOD_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
+    FLOWOOD_BINARY="${FLOWOOD_BIN_DIR}/flowood")
+  if(FLOWOOD_PCH)
+    target_precompile_headers(${target} REUSE_FROM flowood_lib)
+  endif()
+  gtest_discover_tests(${target}
+    PROPERTIES LABELS unit
+    DISCOVERY_TIMEOUT 120)
+endfunction()
+
+# flowood_add_e2e_test(NAME COMMAND args... [PASS_REGEX re] [FAIL_REGEX re] [WILL_FAIL] [LABELS ...])
+# Runs the real binary (or a script) through CTest with label "e2e".
+function(flowood_add_e2e_test name)
+  cmake_parse_arguments(E "WILL_FAIL" "PASS_REGEX;FAIL_REGEX;TIMEOUT" "COMMAND;LABELS" ${ARGN})
+  add_test(NAME e2e.${name} COMMAND ${E_COMMAND} WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+  set(labels e2e ${E_LABELS})
+  set_tests_properties(e2e.${name} PROPERTIES LABELS "${labels}")
+  if(E_PASS_REGEX)
+    set_tests_properties(e2e.${name} PROPERTIES PASS_REGULAR_EXPRESSION "${E_PASS_REGEX}")
+  endif()
+  if(E_FAIL_REGEX)
+    set_tests_properties(e2e.${name} PROPERTIES FAIL_REGULAR_EXPRESSION "${E_FAIL_REGEX}")
+  endif()
+  if(E_WILL_FAIL)
+    set_tests_properties(e2e.${name} PROPERTIES WILL_FAIL TRUE)
+  endif()
+  if(E_TIMEOUT)
+    set_tests_properties(e2e.${name} PROPERTIES TIMEOUT ${E_TIMEOUT})
+  endif()
+endfunction()
