@@ -1,0 +1,44 @@
+// flowood info: the model an experiment describes, its layers and parameter count.
+#include <iostream>
+#include <memory>
+
+#include <torch/torch.h>
+
+#include "commands.hpp"
+#include "config_yaml.hpp"
+#include "flowood/flows/realnvp.hpp"
+
+namespace flowood::app {
+namespace {
+struct InfoOptions {
+  ConfigOptions config;
+  bool resolved = false;
+  bool reference = false;
+};
+
+void run_info(const InfoOptions& o) {
+  if (o.reference) {
+    std::cout << reference_yaml();
+    return;
+  }
+  const auto loaded = load_config(o.config.config_path, o.config.overrides);
+  if (o.resolved) {
+    std::cout << to_yaml(loaded.config);
+    return;
+  }
+  torch::manual_seed(static_cast<uint64_t>(loaded.config.seed));
+  const auto model = flows::make_flow(loaded.config.model);
+  std::cout << "experiment: " << loaded.config.name << "\n" << model->summary();
+}
+}  // namespace
+
+void register_info(CLI::App& app) {
+  auto o = std::make_shared<InfoOptions>();
+  auto* cmd = app.add_subcommand("info", "Print the model an experiment describes and its parameter count");
+  add_config_options(*cmd, o->config, false);
+  cmd->add_flag("--resolved", o->resolved, "Print the resolved config (defaults < YAML < --set) as YAML instead");
+  cmd->add_flag("--reference", o->reference, "Print every config key with its default and meaning");
+  cmd->callback([o] { run_info(*o); });
+}
+
+}  // namespace flowood::app

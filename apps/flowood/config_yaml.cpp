@@ -1,0 +1,256 @@
+#include "config_yaml.hpp"
+
+#include <filesystem>
+#include <functional>
+#include <sstream>
+#include <type_traits>
+#include <variant>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <yaml-cpp/yaml.h>
+
+#include "flowood/core/error.hpp"
+
+namespace flowood::app {
+namespace {
+
+using FieldPtr = std::variant<int64_t*, double*, bool*, std::string*, std::vector<std::string>*, std::vector<int64_t>*>;
+
+struct Field {
+  FieldPtr ptr;
+  std::string doc;
+};
+
+std::map<std::string, Field> field_table(config::ExperimentConfig& c) {
+  std::map<std::string, Field> table;
+  config::visit_fields(c, [&](const char* key, auto& field, const char* doc) { table[key] = {&field, doc}; });
+  return table;
+}
+
+const char* type_name(const FieldPtr& p) {
+  struct V {
+    const char* operator()(int64_t*) const { return "an integer"; }
+    const char* operator()(double*) const { return "a number"; }
+    const char* operator()(bool*) const { return "true or false"; }
+    const char* operator()(std::string*) const { return "a string"; }
+    const char* operator()(std::vector<std::string>*) const { return "a list of strings"; }
+    const char* operator()(std::vector<int64_t>*) const { return "a list of integers"; }
+  };
+  return std::visit(V{}, p);
+}
+
+template <class T>
+T scalar_as(const YAML::Node& node) {
+  if (!node.IsScalar()) throw YAML::BadConversion(node.Mark());
+  return node.as<T>();
+}
+
+// Assigns node to the field; returns false when the node has the wrong type.
+bool assign(const FieldPtr& ptr, const YAML::Node& node) {
+  try {
+    std::visit(
+        [&](auto* field) {
+          using T = std::remove_pointer_t<decltype(field)>;
+          if constexpr (std::is_same_v<T, std::vector<std::string>> || std::is_same_v<T, std::vector<int64_t>>) {
+            using E = typename T::value_type;
+            T values;
+            if (node.IsSequence()) {
+              for (const auto& item : node) values.push_back(scalar_as<E>(item));
+            } else if (node.IsNull()) {
+            } else {
+              values.push_back(scalar_as<E>(node));  // a single value is a list of one
+            }
+            *field = values;
+          } else if constexpr (std::is_same_v<T, std::string>) {
+            if (!node.IsScalar()) throw YAML::BadConversion(node.Mark());
+            *field = node.Scalar();
+          } else {
+            *field = scalar_as<T>(node);
+          }
+        },
+        ptr);
+    return true;
+  } catch (const YAML::Exception&) {
+    return false;
+  }
+}
+
+std::string closest_key(const std::string& key, const std::map<std::string, Field>& table) {
+  // Smallest edit distance; only suggested when close.
+  auto distance = [](const std::string& a, const std::string& b) {
+    std::vector<size_t> row(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (size_t i = 1; i <= a.size(); ++i) {
+      size_t prev = row[0];
+      row[0] = i;
+      for (size_t j = 1; j <= b.size(); ++j) {
+        const size_t cur = row[j];
+        row[j] = std::min({row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] == b[j - 1] ? 0 : 1)});
+        prev = cur;
+      }
+    }
+    return row[b.size()];
+  };
+  std::string best;
+  size_t best_d = 4;
+  for (const auto& [k, f] : table) {
+    const auto d = distance(key, k);
+    if (d < best_d) best_d = d, best = k;
+  }
+  return best;
+}
+
+struct Reader {
+  std::map<std::string, Field> table;
+  std::string source;
+  std::map<std::string, int> lines;
+  std::vector<std::string> problems;
+
+  std::string where(int line) const { return line > 0 ? fmt::format("{}:{}", source, line) : source; }
+
+  void unknown(const std::string& key, int line) {
+    const auto hint = closest_key(key, table);
+    problems.push_back(fmt::format("{}: unknown key '{}'{}", where(line), key,
+                                   hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
+  }
+
+  void walk(const YAML::Node& node, const std::string& prefix) {
+    for (const auto& kv : node) {
+      const auto name = kv.first.as<std::string>();
+      const auto key = prefix.empty() ? name : prefix + "." + name;
+      const int line = kv.first.Mark().line + 1;
+      auto it = table.find(key);
+      if (it != table.end()) {
+        lines[key] = line;
+        if (!assign(it->second.ptr, kv.second))
+          problems.push_back(fmt::format("{}: {} must be {}", where(line), key, type_name(it->second.ptr)));
+      } else if (kv.second.IsMap()) {
+        bool is_section = false;
+        for (const auto& [k, f] : table) is_section |= k.rfind(key + ".", 0) == 0;
+        if (is_section)
+          walk(kv.second, key);
+        else
+          unknown(key, line);
+      } else {
+        unknown(key, line);
+      }
+    }
+  }
+};
+
+}  // namespace
+
+LoadedConfig load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  LoadedConfig out;
+  out.source = path;
+  Reader reader{field_table(out.config), path, {}, {}};
+  if (!path.empty()) {
+    if (!std::filesystem::is_regular_file(path)) throw ConfigError("", path + ": no such config file");
+    YAML::Node root;
+    try {
+      root = YAML::LoadFile(path);
+    } catch (const YAML::ParserException& e) {
+      throw ConfigError("", fmt::format("{}:{}: YAML syntax error: {}", path, e.mark.line + 1, e.msg));
+    } catch (const YAML::BadFile&) {
+      throw ConfigError("", path + ": cannot read config file");
+    }
+    if (root.IsMap())
+      reader.walk(root, "");
+    else if (!root.IsNull())
+      reader.problems.push_back(path + ":1: the config must be a mapping of keys");
+  }
+  for (const auto& o : overrides) {
+    const auto eq = o.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      reader.problems.push_back(fmt::format("--set {}: expected key.path=value", o));
+      continue;
+    }
+    const auto key = o.substr(0, eq);
+    auto it = reader.table.find(key);
+    if (it == reader.table.end()) {
+      const auto hint = closest_key(key, reader.table);
+      reader.problems.push_back(fmt::format("--set: unknown key '{}'{}", key,
+                                            hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
+      continue;
+    }
+    YAML::Node value;
+    try {
+      value = YAML::Load(o.substr(eq + 1));
+    } catch (const YAML::Exception& e) {
+      reader.problems.push_back(fmt::format("--set {}: cannot parse value: {}", key, e.msg));
+      continue;
+    }
+    if (!assign(it->second.ptr, value))
+      reader.problems.push_back(fmt::format("--set {}: must be {}", key, type_name(it->second.ptr)));
+    reader.lines[key] = -1;
+  }
+  if (reader.problems.empty()) {
+    for (const auto& p : config::validate(out.config)) {
+      auto it = reader.lines.find(p.key);
+      std::string where;
+      if (it == reader.lines.end())
+        where = path.empty() ? "(defaults)" : path;
+      else if (it->second < 0)
+        where = "--set";
+      else
+        where = reader.where(it->second);
+      reader.problems.push_back(fmt::format("{}: {} {}", where, p.key, p.message));
+    }
+  }
+  if (!reader.problems.empty()) throw ConfigError("", fmt::format("{}", fmt::join(reader.problems, "\n")));
+  out.key_lines = reader.lines;
+  return out;
+}
+
+namespace {
+void emit_value(YAML::Emitter& e, const FieldPtr& ptr) {
+  std::visit(
+      [&](auto* field) {
+        using T = std::remove_pointer_t<decltype(field)>;
+        if constexpr (std::is_same_v<T, std::vector<std::string>> || std::is_same_v<T, std::vector<int64_t>>) {
+          e << YAML::Flow << YAML::BeginSeq;
+          for (const auto& v : *field) e << v;
+          e << YAML::EndSeq;
+        } else if constexpr (std::is_same_v<T, double>) {
+          e << fmt::format("{}", *field);
+        } else {
+          e << *field;
+        }
+      },
+      ptr);
+}
+
+std::string emit(const config::ExperimentConfig& c, bool with_docs) {
+  auto copy = c;
+  std::vector<std::pair<std::string, Field>> fields;
+  config::visit_fields(copy, [&](const char* key, auto& field, const char* doc) {
+    fields.push_back({key, Field{&field, doc}});
+  });
+  YAML::Emitter e;
+  e << YAML::BeginMap;
+  std::string section;
+  for (const auto& [key, field] : fields) {
+    const auto dot = key.find('.');
+    const std::string sec = dot == std::string::npos ? "" : key.substr(0, dot);
+    const std::string leaf = dot == std::string::npos ? key : key.substr(dot + 1);
+    if (sec != section) {
+      if (!section.empty()) e << YAML::EndMap;
+      if (!sec.empty()) e << YAML::Key << sec << YAML::Value << YAML::BeginMap;
+      section = sec;
+    }
+    e << YAML::Key << leaf << YAML::Value;
+    emit_value(e, field.ptr);
+    if (with_docs) e << YAML::Comment(field.doc);
+  }
+  if (!section.empty()) e << YAML::EndMap;
+  e << YAML::EndMap;
+  return std::string(e.c_str()) + "\n";
+}
+}  // namespace
+
+std::string to_yaml(const config::ExperimentConfig& config) { return emit(config, false); }
+
+std::string reference_yaml() { return emit(config::ExperimentConfig{}, true); }
+
+}  // namespace flowood::app

@@ -1,0 +1,115 @@
+#pragma once
+/// Experiment configuration: plain aggregates with in-class defaults. Field names are the YAML
+/// keys. `visit_fields` is the single list of keys: the YAML reader, `--set`, the resolved-config
+/// writer, docs/config.md and the reference-config test all go through it.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace flowood::config {
+
+struct ModelConfig {
+  std::string flow = "realnvp";                  ///< one of flows::flow_names()
+  std::vector<int64_t> in_shape = {1, 28, 28};   ///< [C, H, W] of the data
+  int64_t num_scales = 2;                        ///< RealNVP scales S
+  int64_t num_blocks = 6;                        ///< residual blocks B per st-network
+  int64_t mid_channels = 64;                     ///< st-network width M at the first scale
+  std::string st_net = "resnet";                 ///< one of flows::st_net_names()
+  bool batch_norm = true;                        ///< batch norm inside st-networks
+  bool skip = true;                              ///< 1×1 skip convolutions in the ResNet st-network
+};
+
+struct DataConfig {
+  std::string train = "fashion-mnist:train";     ///< training set spec
+  std::string test = "fashion-mnist:test";       ///< in-distribution test set spec
+  std::vector<std::string> ood = {"mnist:test"}; ///< out-of-distribution set specs
+  std::vector<std::string> roots = {};           ///< extra data roots, searched first
+  int64_t train_limit = 0;                       ///< first N training images (0 = all)
+  int64_t test_limit = 0;                        ///< first N images of the test and OOD sets (0 = all)
+};
+
+struct TrainConfig {
+  std::string optimizer = "adam";                ///< adam | rmsprop
+  double lr = 5e-5;                              ///< learning rate
+  double weight_decay = 5e-5;                    ///< L2 on weight-norm gains (RealNVP, spec §5.2)
+  double max_grad_norm = 100.0;                  ///< clip per parameter group (0 = off)
+  int64_t batch_size = 32;
+  int64_t epochs = 82;                           ///< epochs actually run (the reference's num_epochs + 1)
+  int64_t max_steps = 0;                         ///< stop after this many steps (0 = epochs decide)
+  int64_t checkpoint_every = 1000;               ///< steps between checkpoints (and one at the end)
+  int64_t eval_every = 0;                        ///< steps between test evaluations (0 = each epoch)
+  int64_t eval_limit = 1000;                     ///< test images per periodic evaluation (0 = all)
+  int64_t log_every = 50;                        ///< steps between log lines
+};
+
+struct ScoreConfig {
+  int64_t batch_size = 256;                      ///< images per scoring batch
+  int64_t samples = 1;                           ///< dequantisation samples averaged per image (K)
+};
+
+struct HistogramConfig {
+  double clip_percent = 5.0;                     ///< drop the lowest p % of each set (paper: 5)
+  int64_t bins = 60;
+};
+
+struct ExperimentConfig {
+  std::string name = "experiment";
+  int64_t seed = 0;
+  std::string device = "auto";                   ///< auto | cpu | cuda | cuda:N
+  int64_t threads = 0;                           ///< intra-op threads (0 = LibTorch's default)
+  ModelConfig model;
+  DataConfig data;
+  TrainConfig train;
+  ScoreConfig score;
+  HistogramConfig histogram;
+};
+
+/// Calls `v(key, field, doc)` for every key, sections in order. Works on const and non-const.
+template <class Config, class Visitor>
+void visit_fields(Config& c, Visitor&& v) {
+  v("name", c.name, "Experiment name, shown in summaries and manifests.");
+  v("seed", c.seed, "Seed of every random draw (initialisation, shuffling, dequantisation noise).");
+  v("device", c.device, "auto (CUDA when available), cpu, cuda or cuda:N.");
+  v("threads", c.threads, "Intra-op CPU threads; 0 keeps LibTorch's default (one per core).");
+  v("model.flow", c.model.flow, "Flow architecture: realnvp.");
+  v("model.in_shape", c.model.in_shape, "Per-example data shape [C, H, W]; must match the datasets.");
+  v("model.num_scales", c.model.num_scales, "RealNVP scales; each but the last squeezes and factors out half.");
+  v("model.num_blocks", c.model.num_blocks, "Residual blocks per ResNet st-network.");
+  v("model.mid_channels", c.model.mid_channels, "st-network width at the first scale (doubles at each squeeze).");
+  v("model.st_net", c.model.st_net, "st-network type: resnet.");
+  v("model.batch_norm", c.model.batch_norm, "Batch norm inside the st-networks.");
+  v("model.skip", c.model.skip, "1×1 skip-path convolutions in the ResNet st-network.");
+  v("data.train", c.data.train, "Training set: name[:split] or idx:PATH.");
+  v("data.test", c.data.test, "In-distribution test set.");
+  v("data.ood", c.data.ood, "Out-of-distribution sets (a list of specs).");
+  v("data.roots", c.data.roots, "Extra data directories, searched before $FLOWOOD_DATA and the defaults.");
+  v("data.train_limit", c.data.train_limit, "Use the first N training images (0 = all).");
+  v("data.test_limit", c.data.test_limit, "Use the first N images of the test and OOD sets (0 = all).");
+  v("train.optimizer", c.train.optimizer, "adam or rmsprop (PyTorch defaults otherwise).");
+  v("train.lr", c.train.lr, "Learning rate.");
+  v("train.weight_decay", c.train.weight_decay, "L2 weight decay on weight-norm gains (weight_g) only.");
+  v("train.max_grad_norm", c.train.max_grad_norm, "Gradient clipping norm, per parameter group (0 = off).");
+  v("train.batch_size", c.train.batch_size, "Training batch size.");
+  v("train.epochs", c.train.epochs, "Epochs to run (the reference runs num_epochs + 1: 82 for its 81).");
+  v("train.max_steps", c.train.max_steps, "Stop after this many optimiser steps (0 = run all epochs).");
+  v("train.checkpoint_every", c.train.checkpoint_every, "Steps between checkpoints; one is also written at the end.");
+  v("train.eval_every", c.train.eval_every, "Steps between test-set evaluations (0 = at the end of each epoch).");
+  v("train.eval_limit", c.train.eval_limit, "Test images used by periodic evaluations (0 = all).");
+  v("train.log_every", c.train.log_every, "Steps between log lines.");
+  v("score.batch_size", c.score.batch_size, "Images per scoring batch.");
+  v("score.samples", c.score.samples, "Dequantisation samples K averaged per image (log-mean-exp).");
+  v("histogram.clip_percent", c.histogram.clip_percent, "Drop the lowest p % of each set before binning.");
+  v("histogram.bins", c.histogram.bins, "Number of histogram bins.");
+}
+
+/// One problem found by validate(): the key and what is wrong with it
+/// (phrased to follow the key, e.g. "must be >= 1 (got 0)").
+struct ConfigProblem {
+  std::string key;
+  std::string message;
+};
+
+/// Every problem of the configuration (empty when valid).
+std::vector<ConfigProblem> validate(const ExperimentConfig& config);
+
+}  // namespace flowood::config

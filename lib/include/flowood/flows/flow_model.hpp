@@ -1,0 +1,95 @@
+#pragma once
+/// A complete flow: optional dequantisation + logit preprocessing, a multi-scale body of
+/// invertible layers with factor-out, and a standard Gaussian prior (reference-spec §0, §1.3).
+#include <optional>
+#include <variant>
+
+#include <ATen/core/Generator.h>
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
+
+#include "flowood/flows/flow_layer.hpp"
+
+namespace flowood::flows {
+
+/// A sequence of invertible layers on (x, factored-out latents). `factor_out(k)` keeps
+/// channels [0, k) as the running x and sets channels [k, C) aside. The latent is the
+/// concatenation, in order of factoring out, of the flattened set-aside blocks and the final x.
+class MultiScaleFlowImpl : public FlowLayerImpl {
+ public:
+  /// `input` is the per-example shape entering the body, e.g. [1, 28, 28].
+  explicit MultiScaleFlowImpl(Shape input);
+  /// Appends a layer; returns it. Checks and tracks the running shape.
+  FlowLayer add(FlowLayer layer);
+  /// Factors out channels [keep, C) of the running x.
+  void factor_out(int64_t keep);
+
+  /// x [N, ...input] → (z [N, D], logdet [N]).
+  FlowResult forward(const torch::Tensor& x) override;
+  /// z [N, D] → x [N, ...input].
+  torch::Tensor inverse(const torch::Tensor& z) override;
+  Shape output_shape(const Shape& input) const override;
+  std::string describe() const override;
+
+  const Shape& input_shape() const { return input_; }
+  /// Running per-example shape after the last added step.
+  const Shape& current_shape() const { return shapes_.back(); }
+  /// The layers in order (factor-outs are not layers).
+  std::vector<FlowLayer> layers() const;
+  /// One line per step: "  3  affine coupling, checkerboard …   1×28×28".
+  std::vector<std::string> summary_lines() const;
+
+ private:
+  struct Step {
+    FlowLayer layer;   ///< null for a factor-out step
+    int64_t keep = 0;  ///< channels kept by a factor-out step
+  };
+  Shape input_;
+  std::vector<Step> steps_;
+  std::vector<Shape> shapes_;  ///< shapes_[i] = running shape before step i; back() = after all
+};
+using MultiScaleFlow = std::shared_ptr<MultiScaleFlowImpl>;
+
+/// What the data look like to the model.
+enum class Preprocessing { kLogit, kNone };
+
+/// The model every verb uses.
+class FlowModelImpl : public torch::nn::Module {
+ public:
+  FlowModelImpl(MultiScaleFlow body, Preprocessing preprocessing, std::string name);
+
+  /// x [N, C, H, W] in [0, 1] (k/255) → (z [N, D], sldj [N]) where sldj includes the
+  /// preprocessing log-det. Dequantisation noise is drawn from `generator` (global RNG if
+  /// absent), on the generator's device, then moved to x's device.
+  FlowResult forward(const torch::Tensor& x, std::optional<at::Generator> generator = std::nullopt);
+  /// Same with explicit noise u [N, C, H, W] in [0, 1).
+  FlowResult forward_with_noise(const torch::Tensor& x, const torch::Tensor& u);
+  /// Per-example log-likelihood in nats (spec §1.3, including −D·log 256 for image models). [N]
+  torch::Tensor log_prob(const torch::Tensor& x, std::optional<at::Generator> generator = std::nullopt);
+  /// Log-likelihood [N] from a forward result.
+  torch::Tensor log_prob_from(const FlowResult& result) const;
+  /// z [N, D] → data [N, C, H, W] (image models: dequantised pixels / 256 in [0, 1]).
+  torch::Tensor inverse(const torch::Tensor& z);
+
+  int64_t dim() const { return numel(body_->input_shape()); }
+  const Shape& input_shape() const { return body_->input_shape(); }
+  Preprocessing preprocessing() const { return preprocessing_; }
+  const std::string& name() const { return name_; }
+  MultiScaleFlowImpl& body() { return *body_; }
+  /// Number of trainable parameters.
+  int64_t num_parameters() const;
+  /// Human-readable summary ending with "parameters: N".
+  std::string summary() const;
+
+ private:
+  MultiScaleFlow body_;
+  Preprocessing preprocessing_;
+  std::string name_;
+};
+TORCH_MODULE(FlowModel);
+
+/// Uniform noise in [0, 1) shaped like x, drawn from `generator` on its own device (so CPU and
+/// CUDA runs see the same noise for the same seed), returned on x's device and dtype.
+torch::Tensor uniform_noise_like(const torch::Tensor& x, std::optional<at::Generator> generator);
+
+}  // namespace flowood::flows
