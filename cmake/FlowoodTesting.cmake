@@ -13,9 +13,10 @@ function(flowood_add_unit_tests area dir)
   target_link_libraries(${target} PRIVATE flowood::flowood GTest::gtest)
   target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/tests/support ${OpenCV_INCLUDE_DIRS})
   target_link_libraries(${target} PRIVATE ${OpenCV_LIBS})
-  target_compile_definitions(${target} PRIVATE
-    FLOWOOD_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
-    FLOWOOD_BINARY="${FLOWOOD_BIN_DIR}/flowood")
+  # Paths reach the tests through a generated header, not -D flags, so the precompiled
+  # LibTorch header stays valid for test sources.
+  configure_file(${PROJECT_SOURCE_DIR}/cmake/test_paths.hpp.in ${CMAKE_CURRENT_BINARY_DIR}/generated/test_paths.hpp @ONLY)
+  target_include_directories(${target} PRIVATE ${CMAKE_CURRENT_BINARY_DIR}/generated)
   if(FLOWOOD_PCH)
     target_precompile_headers(${target} REUSE_FROM flowood_lib)
   endif()

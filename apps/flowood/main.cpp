@@ -8,6 +8,7 @@
 #include "commands.hpp"
 #include "flowood/core/error.hpp"
 #include "flowood/core/log.hpp"
+#include "flowood/version.hpp"
 
 namespace flowood::app {
 void add_config_options(CLI::App& cmd, ConfigOptions& o, bool required) {

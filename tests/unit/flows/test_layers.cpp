@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "flowood/core/error.hpp"
 #include "flowood/flows/coupling.hpp"
 #include "flowood/flows/flow_model.hpp"
 #include "flowood/flows/mask.hpp"
@@ -185,7 +186,7 @@ TEST(Preprocess, InverseRecoversDequantisedPixels) {
 }
 
 TEST(Likelihood, BitsPerDimConvertsNats) {
-  auto ll = torch::tensor({-784.0 * std::log(2.0) * 3.0});
+  auto ll = torch::tensor({-784.0 * std::log(2.0) * 3.0}, torch::kFloat64);
   EXPECT_NEAR(fl::nats_to_bits_per_dim(ll, 784).item<double>(), 3.0, 1e-9);
   auto z = torch::zeros({1, 10}, torch::kFloat64);
   EXPECT_NEAR(fl::standard_normal_log_prob(z).item<double>(), -5.0 * std::log(2.0 * M_PI), 1e-12);

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "flowood/config/experiment.hpp"
+#include "flowood/core/error.hpp"
 #include "flowood/flows/preprocess.hpp"
 #include "flowood/flows/realnvp.hpp"
 #include "flowood/flows/squeeze.hpp"

@@ -1,0 +1,94 @@
+#include "flowood/io/atomic_file.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "flowood/core/error.hpp"
+
+namespace flowood {
+namespace {
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+std::string parent_dir(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+// fsync through a fresh descriptor: std::ofstream does not expose its own.
+void sync_file(const std::string& file, const std::string& target) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw IoError(target, "cannot reopen temporary file for fsync: " + errno_text(errno));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) throw IoError(target, "fsync failed: " + errno_text(err));
+}
+
+// Makes the rename itself durable. Best effort: some file systems refuse fsync on directories.
+void sync_dir(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  (void)::fsync(fd);
+  ::close(fd);
+}
+
+}  // namespace
+
+void write_file_atomic(const std::string& path, const std::function<void(std::ostream&)>& writer) {
+  if (path.empty()) throw IoError(path, "empty output path");
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  try {
+    {
+      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+      if (!out) {
+        const int err = errno;
+        throw IoError(path, "cannot create '" + tmp + "' (does directory '" + parent_dir(path) +
+                                "' exist and is it writable?): " + errno_text(err));
+      }
+      writer(out);
+      out.flush();
+      if (!out) throw IoError(path, "write failed (disk full?)");
+      out.close();
+      if (out.fail()) throw IoError(path, "closing the temporary file failed");
+    }
+    sync_file(tmp, path);
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+      const int err = errno;
+      throw IoError(path, "cannot rename '" + tmp + "' over it: " + errno_text(err));
+    }
+  } catch (...) {
+    std::remove(tmp.c_str());
+    throw;
+  }
+  sync_dir(parent_dir(path));
+}
+
+void write_file_atomic(const std::string& path, const void* data, std::size_t size) {
+  write_file_atomic(path, [&](std::ostream& out) {
+    out.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
+  });
+}
+
+void write_file_atomic(const std::string& path, const std::string& content) {
+  write_file_atomic(path, content.data(), content.size());
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw IoError(path, "cannot open for reading: " + errno_text(errno));
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) throw IoError(path, "read failed");
+  return buffer.str();
+}
+
+}  // namespace flowood
