@@ -1,5 +1,7 @@
 #pragma once
 // One register function per verb; each lives in its own cmd_<verb>.cpp.
+#include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -8,6 +10,11 @@
 namespace flowood::app {
 
 void register_info(CLI::App& app);
+void register_train(CLI::App& app);
+void register_score(CLI::App& app);
+void register_run(CLI::App& app);
+void register_auroc(CLI::App& app);
+void register_histogram(CLI::App& app);
 
 /// Options shared by verbs that read an experiment: --config FILE and repeated --set key=value.
 struct ConfigOptions {
@@ -15,5 +22,12 @@ struct ConfigOptions {
   std::vector<std::string> overrides;
 };
 void add_config_options(CLI::App& cmd, ConfigOptions& options, bool config_required);
+
+/// Thrown by a verb that stopped early on purpose (a signal during training): main exits with
+/// kExitStoppedResumable after the verb has written its checkpoint.
+struct StoppedEarly : std::runtime_error {
+  explicit StoppedEarly(int64_t step)
+      : std::runtime_error("stopped at step " + std::to_string(step) + "; run again to resume") {}
+};
 
 }  // namespace flowood::app

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include "commands.hpp"
+#include "stages.hpp"
 #include "flowood/core/error.hpp"
 #include "flowood/core/log.hpp"
 #include "flowood/version.hpp"
@@ -31,12 +32,20 @@ int main(int argc, char** argv) {
     if (!flowood::set_log_level(log_level)) throw CLI::ValidationError("--log-level", "unknown level " + log_level);
   });
 
+  flowood::app::register_run(app);
+  flowood::app::register_train(app);
+  flowood::app::register_score(app);
   flowood::app::register_info(app);
+  flowood::app::register_auroc(app);
+  flowood::app::register_histogram(app);
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  } catch (const flowood::app::StoppedEarly& e) {
+    std::cerr << "flowood: " << e.what() << "\n";
+    return flowood::app::kExitStoppedResumable;
   } catch (const flowood::Error& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;

@@ -1,0 +1,189 @@
+// flowood auroc: OOD detection metrics (AUROC, AUPR, FPR@95, detection error) of one
+// in-distribution score file against one or more OOD score files.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "flowood/core/error.hpp"
+#include "flowood/core/log.hpp"
+#include "flowood/io/csv.hpp"
+#include "flowood/io/json.hpp"
+#include "flowood/ood/metrics.hpp"
+
+namespace flowood::app {
+namespace {
+
+struct AurocOptions {
+  std::string in_path;
+  std::vector<std::string> ood_paths;
+  std::string json_path;
+  std::string column = kScoreLoglikColumn;
+};
+
+// Fails before any work when `path` cannot become a file: its directory must exist and be
+// writable, and the path itself must not be a directory.
+void check_output_path(const std::string& path, const std::string& flag) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) throw IoError(path, flag + " names a directory, not a file");
+  fs::path dir = fs::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+  if (!fs::is_directory(dir, ec))
+    throw IoError(dir.string(), "directory for " + flag + " " + path + " does not exist");
+  if (::access(dir.c_str(), W_OK | X_OK) != 0)
+    throw IoError(dir.string(), "directory for " + flag + " " + path + " is not writable");
+}
+
+// loglik and bpd have a fixed orientation whatever the file says; any other column follows the
+// file's higher_is_in metadata.
+bool column_higher_is_in(const CsvTable& table, const std::string& column) {
+  if (column == kScoreLoglikColumn) return true;
+  if (column == kScoreBpdColumn) return false;
+  return score_higher_is_in(table);
+}
+
+struct ScoreFile {
+  std::string path;
+  std::string dataset;  // empty when the file has no dataset metadata
+  std::string name;     // dataset, else the file name: the table row
+  std::vector<double> scores;
+};
+
+ScoreFile load(const std::string& path, const std::string& column, CsvTable* table_out) {
+  CsvTable table = read_score_csv(path);
+  ScoreFile f;
+  f.path = path;
+  if (const auto it = table.meta.find("dataset"); it != table.meta.end()) f.dataset = it->second;
+  f.name = f.dataset.empty() ? std::filesystem::path(path).filename().string() : f.dataset;
+  f.scores = table.column(column);
+  if (f.scores.empty()) throw DataError(path, "no score rows (column '" + column + "' is empty)");
+  const auto nans = std::count_if(f.scores.begin(), f.scores.end(), [](double v) { return std::isnan(v); });
+  if (nans > 0) {
+    const auto first = std::find_if(f.scores.begin(), f.scores.end(), [](double v) { return std::isnan(v); });
+    throw DataError(path, "column '" + column + "' has " + std::to_string(nans) + " empty/NaN value(s) of " +
+                              std::to_string(f.scores.size()) + " (first at data row " +
+                              std::to_string(first - f.scores.begin() + 1) + ")");
+  }
+  *table_out = std::move(table);
+  return f;
+}
+
+// The in-distribution and OOD files must describe the same kind of score the same way round.
+void check_agree(const CsvTable& in, const CsvTable& ood) {
+  for (const char* key : {"score", "higher_is_in"}) {
+    const std::string& a = in.meta_at(key);
+    const std::string& b = ood.meta_at(key);
+    if (a != b)
+      throw DataError(ood.source, std::string("metadata ") + key + "=" + b + " disagrees with " + key + "=" + a +
+                                      " in the in-distribution file " + in.source);
+  }
+}
+
+std::string fixed(double v) {
+  if (std::isnan(v)) return "nan";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4f", v);
+  return buf;
+}
+
+void print_table(const std::vector<ScoreFile>& oods, const std::vector<OodMetrics>& metrics) {
+  const std::vector<std::string> head = {"ood", "n_in", "n_out", "AUROC", "AUPR-in", "AUPR-out",
+                                         "FPR95(in+)", "FPR95(ood+)", "DetErr"};
+  std::vector<std::vector<std::string>> rows;
+  for (std::size_t i = 0; i < oods.size(); ++i) {
+    const OodMetrics& m = metrics[i];
+    rows.push_back({oods[i].name, std::to_string(m.n_in), std::to_string(m.n_out), fixed(m.auroc),
+                    fixed(m.aupr_in), fixed(m.aupr_out), fixed(m.fpr95_in_positive), fixed(m.fpr95_ood_positive),
+                    fixed(m.detection_error)});
+  }
+  std::vector<std::size_t> width(head.size());
+  for (std::size_t c = 0; c < head.size(); ++c) {
+    width[c] = head[c].size();
+    for (const auto& r : rows) width[c] = std::max(width[c], r[c].size());
+  }
+  auto emit = [&](const std::vector<std::string>& r) {
+    std::string line;
+    for (std::size_t c = 0; c < r.size(); ++c) {
+      const std::string pad(width[c] - r[c].size(), ' ');
+      if (c == 0) {
+        line += r[c] + pad;  // names left-aligned, numbers right-aligned
+      } else {
+        line += "  " + pad + r[c];
+      }
+    }
+    std::cout << line << "\n";
+  };
+  emit(head);
+  for (const auto& r : rows) emit(r);
+  std::cout.flush();
+}
+
+Json file_json(const ScoreFile& f) {
+  Json j = Json::object();
+  j.set("file", f.path).set("dataset", f.dataset.empty() ? Json() : Json(f.dataset));
+  return j;
+}
+
+void run_auroc(const AurocOptions& o) {
+  if (!o.json_path.empty()) check_output_path(o.json_path, "--json");
+
+  CsvTable in_table;
+  const ScoreFile in = load(o.in_path, o.column, &in_table);
+  const bool higher_is_in = column_higher_is_in(in_table, o.column);
+
+  std::vector<ScoreFile> oods;
+  std::vector<OodMetrics> metrics;
+  for (const auto& path : o.ood_paths) {
+    CsvTable table;
+    oods.push_back(load(path, o.column, &table));
+    check_agree(in_table, table);
+  }
+  log().info("in-distribution: {} ({} scores), column '{}', {} = more in-distribution", in.name, in.scores.size(),
+             o.column, higher_is_in ? "higher" : "lower");
+  for (const auto& f : oods) metrics.push_back(compute_ood_metrics(in.scores, f.scores, higher_is_in));
+
+  if (!o.json_path.empty()) {
+    Json ood = Json::array();
+    for (std::size_t i = 0; i < oods.size(); ++i) {
+      Json entry = file_json(oods[i]);
+      const Json m = metrics[i].to_json();
+      for (std::size_t k = 0; k < m.keys().size(); ++k) entry.set(m.keys()[k], m.values()[k]);
+      ood.push_back(std::move(entry));
+    }
+    Json root = Json::object();
+    root.set("in", file_json(in)).set("ood", std::move(ood)).set("score", o.column);
+    write_json_file(o.json_path, root);
+  }
+  print_table(oods, metrics);
+}
+
+}  // namespace
+
+void register_auroc(CLI::App& app) {
+  auto o = std::make_shared<AurocOptions>();
+  auto* cmd = app.add_subcommand("auroc",
+                                 "OOD metrics (AUROC, AUPR, FPR@95%TPR, detection error) of score files: "
+                                 "in-distribution vs each OOD set");
+  cmd->add_option("--in", o->in_path, "Score CSV of the in-distribution test set (the positive class)")
+      ->required()
+      ->type_name("FILE");
+  cmd->add_option("--ood", o->ood_paths, "Score CSV of an OOD set (repeatable; one table row each)")
+      ->required()
+      ->type_name("FILE");
+  cmd->add_option("--json", o->json_path, "Also write the metrics as JSON to FILE (atomically)")->type_name("FILE");
+  cmd->add_option("--column", o->column,
+                  "Score column (default loglik; loglik: higher = in-distribution, bpd: lower = "
+                  "in-distribution, others: the files' higher_is_in metadata)")
+      ->type_name("NAME");
+  cmd->callback([o] { run_auroc(*o); });
+}
+
+}  // namespace flowood::app

@@ -1,0 +1,171 @@
+// flowood histogram: overlaid density histograms of score files (the paper's likelihood plots),
+// as a PNG plus the binned counts as CSV.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "flowood/core/error.hpp"
+#include "flowood/io/csv.hpp"
+#include "flowood/viz/histogram.hpp"
+
+namespace flowood::app {
+namespace {
+
+struct HistogramCmdOptions {
+  std::vector<std::string> files;
+  std::string out_path;
+  std::string csv_path;
+  std::string column = kScoreLoglikColumn;
+  double clip_percent = 5.0;
+  int bins = HistogramOptions{}.bins;
+  std::string title;
+  int width = HistogramOptions{}.width;
+  int height = HistogramOptions{}.height;
+  std::vector<std::string> labels;
+};
+
+// Fails before any work when `path` cannot become a file: its directory must exist and be
+// writable, and the path itself must not be a directory.
+void check_output_path(const std::string& path, const std::string& flag) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) throw IoError(path, flag + " names a directory, not a file");
+  fs::path dir = fs::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+  if (!fs::is_directory(dir, ec))
+    throw IoError(dir.string(), "directory for " + flag + " " + path + " does not exist");
+  if (::access(dir.c_str(), W_OK | X_OK) != 0)
+    throw IoError(dir.string(), "directory for " + flag + " " + path + " is not writable");
+}
+
+// loglik and bpd have a fixed orientation whatever the file says; any other column follows the
+// file's higher_is_in metadata.
+bool column_higher_is_in(const CsvTable& table, const std::string& column) {
+  if (column == kScoreLoglikColumn) return true;
+  if (column == kScoreBpdColumn) return false;
+  return score_higher_is_in(table);
+}
+
+std::string x_label_for(const std::string& column) {
+  if (column == kScoreLoglikColumn) return "log-likelihood (nats)";
+  if (column == kScoreBpdColumn) return "bits/dim";
+  return column;
+}
+
+// OUT with its .png extension (any case) replaced by .csv, or .csv appended.
+std::string default_csv_path(const std::string& out) {
+  std::filesystem::path p(out);
+  std::string ext = p.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (ext == ".png") return p.replace_extension(".csv").string();
+  return out + ".csv";
+}
+
+void run_histogram(HistogramCmdOptions o) {
+  if (!(o.clip_percent >= 0.0 && o.clip_percent < 100.0))
+    throw ConfigError("--clip-percent", "must be in [0, 100) (got " + std::to_string(o.clip_percent) + ")");
+  if (o.labels.size() > o.files.size())
+    throw ConfigError("--label", "given " + std::to_string(o.labels.size()) + " times for " +
+                                     std::to_string(o.files.size()) + " file(s)");
+  if (o.csv_path.empty()) o.csv_path = default_csv_path(o.out_path);
+  if (std::filesystem::path(o.csv_path).lexically_normal() == std::filesystem::path(o.out_path).lexically_normal())
+    throw ConfigError("--csv", "must differ from --out (both are " + o.out_path + ")");
+  check_output_path(o.out_path, "--out");
+  check_output_path(o.csv_path, "--csv");
+
+  const double fraction = o.clip_percent / 100.0;
+  std::vector<HistogramSeries> series;
+  std::vector<std::int64_t> dropped;
+  for (std::size_t i = 0; i < o.files.size(); ++i) {
+    const std::string& path = o.files[i];
+    const CsvTable table = read_score_csv(path);
+    HistogramSeries s;
+    if (i < o.labels.size()) {
+      s.label = o.labels[i];
+    } else if (const auto it = table.meta.find("dataset"); it != table.meta.end() && !it->second.empty()) {
+      s.label = it->second;
+    } else {
+      s.label = std::filesystem::path(path).filename().string();
+    }
+    std::vector<double> v = table.column(o.column);
+    const auto nans = std::count_if(v.begin(), v.end(), [](double x) { return std::isnan(x); });
+    if (nans > 0)
+      throw DataError(path, "column '" + o.column + "' has " + std::to_string(nans) + " empty/NaN value(s) of " +
+                                std::to_string(v.size()));
+    // Clip the least in-distribution tail (the paper drops the lowest 5 % of log-likelihoods):
+    // the lowest values, or the highest where lower means in-distribution (bpd).
+    std::sort(v.begin(), v.end());
+    const auto drop = static_cast<std::size_t>(std::floor(fraction * static_cast<double>(v.size()) + 1e-9));
+    if (column_higher_is_in(table, o.column)) {
+      v.erase(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(drop));
+    } else {
+      v.resize(v.size() - drop);
+    }
+    if (v.empty())
+      throw DataError(path, "no values of column '" + o.column + "' left to plot (" + std::to_string(drop) +
+                                " clipped by --clip-percent)");
+    const auto infs = std::count_if(v.begin(), v.end(), [](double x) { return std::isinf(x); });
+    if (infs > 0)
+      throw DataError(path, "column '" + o.column + "' has " + std::to_string(infs) +
+                                " infinite value(s) left after clipping; raise --clip-percent to drop them");
+    s.values = std::move(v);
+    series.push_back(std::move(s));
+    dropped.push_back(static_cast<std::int64_t>(drop));
+  }
+
+  HistogramOptions ho;
+  ho.title = o.title;
+  ho.x_label = x_label_for(o.column);
+  ho.bins = o.bins;
+  ho.drop_lowest_fraction = 0.0;  // clipped above, in the right direction per column
+  ho.width = o.width;
+  ho.height = o.height;
+  Histogram h = write_histogram_png(o.out_path, series, ho);
+  h.n_dropped = dropped;
+  write_histogram_csv(o.csv_path, h);
+  std::cout << o.out_path << "\n" << o.csv_path << "\n";
+  std::cout.flush();
+}
+
+}  // namespace
+
+void register_histogram(CLI::App& app) {
+  auto o = std::make_shared<HistogramCmdOptions>();
+  auto* cmd = app.add_subcommand("histogram", "Overlaid density histograms of score files, as PNG plus binned CSV");
+  cmd->add_option("files", o->files, "Score CSV files, one series each")->required()->type_name("FILE");
+  cmd->add_option("--out,-o", o->out_path, "PNG file to write")->required()->type_name("FILE");
+  cmd->add_option("--column", o->column,
+                  "Score column to plot (default loglik; x label: loglik = nats, bpd = bits/dim)")
+      ->type_name("NAME");
+  cmd->add_option("--clip-percent", o->clip_percent,
+                  "Drop this percentage of each series' least in-distribution tail (lowest loglik, highest "
+                  "bpd) before binning (default 5, as the paper)")
+      ->type_name("P");
+  cmd->add_option("--bins", o->bins, "Number of equal-width bins (default 60)")
+      ->check(CLI::Range(1, 10000))
+      ->type_name("N");
+  cmd->add_option("--title", o->title, "Plot title (default: none)")->type_name("TEXT");
+  cmd->add_option("--csv", o->csv_path, "Binned counts CSV to write (default: OUT with a .csv extension)")
+      ->type_name("FILE");
+  cmd->add_option("--width", o->width, "Image width in pixels (default 900)")
+      ->check(CLI::Range(320, 10000))
+      ->type_name("W");
+  cmd->add_option("--height", o->height, "Image height in pixels (default 600)")
+      ->check(CLI::Range(240, 10000))
+      ->type_name("H");
+  cmd->add_option("--label", o->labels,
+                  "Legend label of the next file, in order (repeatable; default: the file's dataset metadata)")
+      ->type_name("NAME")
+      ->allow_extra_args(false);  // one label per --label, so labels never swallow the files
+  cmd->callback([o] { run_histogram(*o); });
+}
+
+}  // namespace flowood::app

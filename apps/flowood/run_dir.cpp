@@ -1,0 +1,131 @@
+#include "run_dir.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <torch/torch.h>
+
+#include "flowood/core/error.hpp"
+#include "flowood/core/log.hpp"
+#include "flowood/flows/realnvp.hpp"
+#include "flowood/io/atomic_file.hpp"
+#include "flowood/io/json.hpp"
+#include "flowood/io/sha256.hpp"
+#include "flowood/train/checkpoint.hpp"
+#include "flowood/version.hpp"
+
+namespace fs = std::filesystem;
+
+namespace flowood::app {
+namespace {
+// Keys that may change between a run and its resumption: they affect how long it runs, what it
+// logs, where it finds data, or later evaluation stages — not the trajectory of the parameters.
+bool may_change_on_resume(const std::string& key) {
+  static const std::vector<std::string> allowed = {"name", "device", "threads", "train.epochs", "train.max_steps",
+                                                   "train.checkpoint_every", "train.eval_every", "train.eval_limit",
+                                                   "train.log_every", "data.test", "data.ood", "data.roots",
+                                                   "data.test_limit"};
+  if (key.rfind("score.", 0) == 0 || key.rfind("histogram.", 0) == 0) return true;
+  for (const auto& a : allowed)
+    if (a == key) return true;
+  return false;
+}
+
+std::map<std::string, std::string> flatten(const config::ExperimentConfig& c) {
+  std::map<std::string, std::string> out;
+  auto copy = c;
+  config::visit_fields(copy, [&](const char* key, auto& field, const char*) {
+    using T = std::decay_t<decltype(field)>;
+    if constexpr (std::is_same_v<T, std::vector<std::string>> || std::is_same_v<T, std::vector<int64_t>>)
+      out[key] = fmt::format("[{}]", fmt::join(field, ", "));
+    else
+      out[key] = fmt::format("{}", field);
+  });
+  return out;
+}
+}  // namespace
+
+std::string RunPaths::score_file(const std::string& spec) const {
+  std::string safe;
+  for (char ch : spec) safe += (std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.') ? ch : '_';
+  return scores_dir() + "/" + safe + ".csv";
+}
+
+RunPaths run_paths(const std::string& explicit_dir, const config::ExperimentConfig& config) {
+  return {explicit_dir.empty() ? "runs/" + config.name : explicit_dir};
+}
+
+void prepare_run_dir(const RunPaths& run, const LoadedConfig& loaded) {
+  std::error_code ec;
+  fs::create_directories(run.dir, ec);
+  if (ec) throw IoError(run.dir, "cannot create run directory: " + ec.message());
+  if (::access(run.dir.c_str(), W_OK) != 0) throw IoError(run.dir, "run directory is not writable");
+  if (fs::exists(run.checkpoint()) && fs::exists(run.config())) {
+    const auto stored = load_config(run.config(), {});
+    const auto before = flatten(stored.config), now = flatten(loaded.config);
+    std::vector<std::string> changed;
+    for (const auto& [key, value] : now)
+      if (!may_change_on_resume(key) && before.at(key) != value)
+        changed.push_back(fmt::format("{} ({} → {})", key, before.at(key), value));
+    if (!changed.empty())
+      throw ConfigError("", fmt::format("{}: the run in this directory was trained with a different config; "
+                                        "changed: {}. Use another --run-dir, or remove the directory to start over",
+                                        run.dir, fmt::join(changed, ", ")));
+  }
+  write_file_atomic(run.config(), to_yaml(loaded.config));
+  add_log_file(run.log_file());
+}
+
+void write_manifest(const RunPaths& run, const config::ExperimentConfig& config, const torch::Device& device,
+                    const std::vector<const data::ImageDataset*>& datasets, const std::vector<std::string>& argv) {
+  Json data_json = Json::array();
+  for (const auto* d : datasets) {
+    Json files = Json::array();
+    for (const auto& f : d->files) files.push_back(Json::object().set("path", f).set("sha256", io::sha256_file(f)));
+    data_json.push_back(Json::object().set("spec", d->spec).set("images", d->size()).set("files", files));
+  }
+  Json args = Json::array();
+  for (const auto& a : argv) args.push_back(a);
+  const auto manifest = Json::object()
+                            .set("flowood_version", FLOWOOD_VERSION_STRING)
+                            .set("git_revision", FLOWOOD_GIT_REVISION)
+                            .set("libtorch_version", TORCH_VERSION)
+                            .set("compiler", __VERSION__)
+                            .set("seed", config.seed)
+                            .set("device", device.str())
+                            .set("threads", static_cast<int64_t>(torch::get_num_threads()))
+                            .set("command", args)
+                            .set("data", data_json);
+  write_json_file(run.manifest(), manifest);
+}
+
+LoadedRun load_run(const std::string& dir, const torch::Device& device) {
+  const RunPaths run{dir};
+  if (!fs::is_directory(dir)) throw IoError(dir, "no such run directory");
+  if (!fs::exists(run.config())) throw IoError(run.config(), "run directory has no config.yaml");
+  if (!fs::exists(run.checkpoint())) throw IoError(run.checkpoint(), "run directory has no checkpoint (train it first)");
+  LoadedRun out;
+  out.config = load_config(run.config(), {});
+  out.model = flows::make_flow(out.config.config.model);
+  out.model->to(device);
+  out.step = train::load_checkpoint(run.checkpoint(), *out.model, nullptr, device).step;
+  out.model->eval();
+  return out;
+}
+
+void apply_threads(const config::ExperimentConfig& config) {
+  if (config.threads > 0) torch::set_num_threads(static_cast<int>(config.threads));
+}
+
+std::vector<std::string> command_line() {
+  std::vector<std::string> args;
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::string arg;
+  while (std::getline(in, arg, '\0')) args.push_back(arg);
+  return args;
+}
+
+}  // namespace flowood::app

@@ -1,0 +1,53 @@
+#pragma once
+// A run directory: resolved config, manifest, checkpoint, metrics log, scores and plots. Later
+// verbs need only the directory: the model is rebuilt from config.yaml and loaded from the checkpoint.
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "config_yaml.hpp"
+#include "flowood/data/dataset.hpp"
+#include "flowood/flows/flow_model.hpp"
+
+namespace flowood::app {
+
+struct RunPaths {
+  std::string dir;
+  std::string config() const { return dir + "/config.yaml"; }
+  std::string manifest() const { return dir + "/manifest.json"; }
+  std::string checkpoint() const { return dir + "/checkpoint.pt"; }
+  std::string metrics_log() const { return dir + "/metrics.csv"; }
+  std::string log_file() const { return dir + "/flowood.log"; }
+  std::string scores_dir() const { return dir + "/scores"; }
+  /// scores/<spec with ':' and '/' made safe>.csv
+  std::string score_file(const std::string& spec) const;
+};
+
+/// The run directory to use: `explicit_dir` if given, else runs/<config name>.
+RunPaths run_paths(const std::string& explicit_dir, const config::ExperimentConfig& config);
+
+/// Creates the directory (checking it is writable), refuses to resume a run whose stored
+/// config differs in keys that change the model, data or optimisation (naming them), then
+/// writes config.yaml and adds a log file sink.
+void prepare_run_dir(const RunPaths& run, const LoadedConfig& loaded);
+
+/// Writes manifest.json: versions, seed, git revision, device, command line, data checksums.
+void write_manifest(const RunPaths& run, const config::ExperimentConfig& config, const torch::Device& device,
+                    const std::vector<const data::ImageDataset*>& datasets, const std::vector<std::string>& argv);
+
+/// A trained model from a run directory, in eval mode on `device`.
+struct LoadedRun {
+  LoadedConfig config;
+  flows::FlowModel model{nullptr};
+  int64_t step = 0;
+};
+LoadedRun load_run(const std::string& dir, const torch::Device& device);
+
+/// Applies config.threads (0 keeps LibTorch's default).
+void apply_threads(const config::ExperimentConfig& config);
+
+/// The command line as one string list (for manifests).
+std::vector<std::string> command_line();
+
+}  // namespace flowood::app

@@ -1,0 +1,31 @@
+#pragma once
+/// Checkpoints: model (parameters and buffers, batch-norm statistics included), optimiser state,
+/// step, and the run's resolved config text. Written atomically (temporary file + rename).
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <torch/optim/optimizer.h>
+
+#include "flowood/flows/flow_model.hpp"
+
+namespace flowood::train {
+
+struct CheckpointInfo {
+  int64_t step = 0;         ///< optimiser steps taken
+  std::string config_text;  ///< resolved config (YAML) of the run that wrote it
+};
+
+/// Saves to `path` atomically; `optimizer` may be null (model only). Throws IoError.
+void save_checkpoint(const std::string& path, flows::FlowModelImpl& model, torch::optim::Optimizer* optimizer,
+                     const CheckpointInfo& info);
+
+/// Loads into `model` (and `optimizer` when given and present in the file) on `device`.
+/// Throws IoError naming the file when it is missing, unreadable or does not fit the model.
+CheckpointInfo load_checkpoint(const std::string& path, flows::FlowModelImpl& model,
+                               torch::optim::Optimizer* optimizer, const torch::Device& device);
+
+/// Reads only the step and config text.
+CheckpointInfo read_checkpoint_info(const std::string& path);
+
+}  // namespace flowood::train

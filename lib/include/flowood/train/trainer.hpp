@@ -1,0 +1,67 @@
+#pragma once
+/// The training loop of reference-spec §5.1–5.2: Adam (or RMSprop), L2 weight decay on the
+/// weight-norm gains only, gradient clipping per parameter group, seeded shuffling and noise,
+/// periodic test evaluation, atomic checkpoints and exact resume.
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include <torch/optim/optimizer.h>
+
+#include "flowood/config/experiment.hpp"
+#include "flowood/data/dataset.hpp"
+#include "flowood/flows/flow_model.hpp"
+
+namespace flowood::train {
+
+/// What the loop reports after each step (and after each evaluation).
+struct TrainProgress {
+  int64_t step = 0;            ///< optimiser steps done
+  int64_t total_steps = 0;
+  int64_t epoch = 0;           ///< 0-based epoch of this step
+  int64_t epochs = 0;
+  double loss = 0;             ///< mean NLL of the step's batch, nats per example
+  double bpd = 0;              ///< the same in bits/dim
+  double images_per_s = 0;     ///< training throughput since the (re)start
+  double elapsed_s = 0;        ///< wall time since the (re)start
+  std::optional<double> test_bpd;  ///< set when this report follows a test evaluation
+  bool log_line = false;       ///< true every train.log_every steps and at evaluations
+};
+using ProgressFn = std::function<void(const TrainProgress&)>;
+
+struct TrainerOptions {
+  config::ExperimentConfig config;
+  std::string run_dir;                 ///< checkpoint.pt and metrics.csv live here
+  std::string config_text;             ///< resolved config, stored in checkpoints
+  ProgressFn progress;
+  const std::atomic<bool>* stop = nullptr;  ///< when set to true: checkpoint after this step and return
+};
+
+struct TrainResult {
+  int64_t steps = 0;          ///< optimiser steps done in total
+  int64_t resumed_from = 0;   ///< step of the checkpoint resumed from (0 = fresh start)
+  double train_bpd = 0;       ///< bits/dim of the last training batch
+  std::optional<double> test_bpd;
+  double seconds = 0;         ///< wall time of this invocation
+  bool stopped = false;       ///< true when the stop flag ended the run early
+};
+
+/// Steps per epoch (the last partial batch counts, as PyTorch's DataLoader).
+int64_t steps_per_epoch(int64_t dataset_size, int64_t batch_size);
+
+/// The optimiser of spec §5.2 with two parameter groups: weight-norm gains (names ending in
+/// "weight_g") with L2 weight decay, everything else without.
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(flows::FlowModelImpl& model, const config::TrainConfig& config);
+
+/// Trains `model` (already on its device) on `train`, evaluating on `test`. Resumes from
+/// <run_dir>/checkpoint.pt when present. Throws flowood::Error on divergence (non-finite loss).
+TrainResult train(flows::FlowModelImpl& model, const data::ImageDataset& train, const data::ImageDataset& test,
+                  const TrainerOptions& options);
+
+/// Mean bits/dim of the first `limit` images (0 = all) in eval mode with seeded noise.
+double evaluate_bpd(flows::FlowModelImpl& model, const data::ImageDataset& data, int64_t limit, int64_t batch_size,
+                    uint64_t seed);
+
+}  // namespace flowood::train

@@ -1,0 +1,60 @@
+#include "flowood/ood/score.hpp"
+
+#include <cmath>
+
+#include "flowood/core/error.hpp"
+#include "flowood/core/rng.hpp"
+#include "flowood/flows/preprocess.hpp"
+
+namespace flowood::ood {
+
+torch::Tensor per_example_noise(const torch::Tensor& like, int64_t first, uint64_t seed, int64_t sample) {
+  const auto n = like.size(0);
+  auto shape = like.sizes().vec();
+  shape[0] = 1;
+  std::vector<torch::Tensor> parts;
+  parts.reserve(n);
+  for (int64_t i = 0; i < n; ++i) {
+    auto gen = make_generator(seed, Stream::kScoreNoise, static_cast<uint64_t>(first + i), static_cast<uint64_t>(sample));
+    parts.push_back(at::rand(shape, gen, torch::TensorOptions().dtype(torch::kFloat32)));
+  }
+  return torch::cat(parts, 0).to(like.device(), like.scalar_type());
+}
+
+LoglikScores score_loglik(flows::FlowModelImpl& model, const data::ImageDataset& data, const LoglikOptions& o) {
+  if (o.batch_size < 1) throw ConfigError("score.batch_size", "must be >= 1");
+  if (o.samples < 1) throw ConfigError("score.samples", "must be >= 1");
+  const auto shape = data.image_shape();
+  if (flows::Shape(shape) != model.input_shape())
+    throw DataError(data.spec, "images are " + flows::shape_string(shape) + " but the model expects " +
+                                   flows::shape_string(model.input_shape()));
+  const bool was_training = model.is_training();
+  model.eval();
+  torch::NoGradGuard no_grad;
+  const auto params = model.parameters();
+  const auto device = params.empty() ? torch::Device(torch::kCPU) : params.front().device();
+  const int64_t total = o.limit > 0 ? std::min(o.limit, data.size()) : data.size();
+  LoglikScores out;
+  out.loglik.reserve(total);
+  out.bpd.reserve(total);
+  const double log_k = std::log(static_cast<double>(o.samples));
+  for (int64_t first = 0; first < total; first += o.batch_size) {
+    const auto n = std::min(o.batch_size, total - first);
+    const auto x = data::to_unit_float(data.images.narrow(0, first, n), device);
+    std::vector<torch::Tensor> lps;
+    for (int64_t k = 0; k < o.samples; ++k)
+      lps.push_back(model.log_prob_from(model.forward_with_noise(x, per_example_noise(x, first, o.seed, k))));
+    auto lp = o.samples == 1 ? lps[0] : torch::logsumexp(torch::stack(lps, 0).to(torch::kFloat64), 0) - log_k;
+    lp = lp.to(torch::kCPU, torch::kFloat64).contiguous();
+    const auto bpd = flows::nats_to_bits_per_dim(lp, model.dim()).contiguous();
+    const double* lp_data = lp.data_ptr<double>();
+    const double* bpd_data = bpd.data_ptr<double>();
+    out.loglik.insert(out.loglik.end(), lp_data, lp_data + n);
+    out.bpd.insert(out.bpd.end(), bpd_data, bpd_data + n);
+    if (o.progress) o.progress(first + n, total);
+  }
+  if (was_training) model.train();
+  return out;
+}
+
+}  // namespace flowood::ood

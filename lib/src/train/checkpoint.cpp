@@ -1,0 +1,94 @@
+#include "flowood/train/checkpoint.hpp"
+
+#include <cstdio>
+#include <filesystem>
+
+#include <torch/serialize.h>
+#include <unistd.h>
+
+#include "flowood/core/error.hpp"
+
+namespace flowood::train {
+
+void save_checkpoint(const std::string& path, flows::FlowModelImpl& model, torch::optim::Optimizer* optimizer,
+                     const CheckpointInfo& info) {
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  try {
+    torch::serialize::OutputArchive archive;
+    torch::serialize::OutputArchive model_archive;
+    model.save(model_archive);
+    archive.write("model", model_archive);
+    if (optimizer) {
+      torch::serialize::OutputArchive opt_archive;
+      optimizer->save(opt_archive);
+      archive.write("optimizer", opt_archive);
+    }
+    archive.write("step", torch::tensor(info.step, torch::kInt64));
+    archive.write("config", c10::IValue(info.config_text));
+    archive.write("format", c10::IValue(std::string("flowood-checkpoint-1")));
+    archive.save_to(tmp);
+  } catch (const c10::Error& e) {
+    std::remove(tmp.c_str());
+    throw IoError(path, std::string("cannot write checkpoint: ") + e.what_without_backtrace());
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::remove(tmp.c_str());
+    throw IoError(path, "cannot move checkpoint into place: " + ec.message());
+  }
+}
+
+namespace {
+torch::serialize::InputArchive open_archive(const std::string& path, const torch::Device& device) {
+  if (!std::filesystem::is_regular_file(path)) throw IoError(path, "no checkpoint here");
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path, device);
+  } catch (const c10::Error& e) {
+    throw IoError(path, std::string("not a readable flowood checkpoint: ") + e.what_without_backtrace());
+  }
+  return archive;
+}
+
+CheckpointInfo read_info(torch::serialize::InputArchive& archive, const std::string& path) {
+  CheckpointInfo info;
+  try {
+    torch::Tensor step;
+    archive.read("step", step);
+    info.step = step.item<int64_t>();
+    c10::IValue config;
+    archive.read("config", config);
+    info.config_text = config.toStringRef();
+  } catch (const c10::Error& e) {
+    throw IoError(path, std::string("checkpoint lacks step/config: ") + e.what_without_backtrace());
+  }
+  return info;
+}
+}  // namespace
+
+CheckpointInfo load_checkpoint(const std::string& path, flows::FlowModelImpl& model,
+                               torch::optim::Optimizer* optimizer, const torch::Device& device) {
+  auto archive = open_archive(path, device);
+  auto info = read_info(archive, path);
+  try {
+    torch::serialize::InputArchive model_archive;
+    archive.read("model", model_archive);
+    model.load(model_archive);
+    if (optimizer) {
+      torch::serialize::InputArchive opt_archive;
+      if (archive.try_read("optimizer", opt_archive)) optimizer->load(opt_archive);
+    }
+  } catch (const c10::Error& e) {
+    throw IoError(path, std::string("checkpoint does not fit this model: ") + e.what_without_backtrace());
+  }
+  model.to(device);
+  return info;
+}
+
+CheckpointInfo read_checkpoint_info(const std::string& path) {
+  auto archive = open_archive(path, torch::kCPU);
+  return read_info(archive, path);
+}
+
+}  // namespace flowood::train

@@ -1,0 +1,209 @@
+#include "flowood/train/trainer.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/adam.h>
+#include <torch/optim/rmsprop.h>
+
+#include "flowood/core/error.hpp"
+#include "flowood/core/log.hpp"
+#include "flowood/core/rng.hpp"
+#include "flowood/flows/preprocess.hpp"
+#include "flowood/io/atomic_file.hpp"
+#include "flowood/ood/score.hpp"
+#include "flowood/train/checkpoint.hpp"
+
+namespace flowood::train {
+namespace {
+
+constexpr const char* kMetricsHeader = "step,epoch,train_loss_nats,train_bpd,test_bpd,images_per_s,elapsed_s";
+
+bool is_decayed(const std::string& name) {
+  const std::string suffix = "weight_g";
+  return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Keeps the metrics rows of steps <= `step` (a resumed run repeats the later ones).
+void truncate_metrics(const std::string& path, int64_t step) {
+  if (!std::filesystem::exists(path)) return;
+  std::ifstream in(path);
+  std::ostringstream kept;
+  std::string line;
+  bool header = true;
+  while (std::getline(in, line)) {
+    if (header) {
+      kept << line << "\n";
+      header = false;
+      continue;
+    }
+    const auto comma = line.find(',');
+    if (comma == std::string::npos) continue;
+    try {
+      if (std::stoll(line.substr(0, comma)) <= step) kept << line << "\n";
+    } catch (const std::exception&) {
+    }
+  }
+  write_file_atomic(path, kept.str());
+}
+
+}  // namespace
+
+int64_t steps_per_epoch(int64_t n, int64_t batch) { return (n + batch - 1) / batch; }
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(flows::FlowModelImpl& model, const config::TrainConfig& c) {
+  std::vector<torch::Tensor> decayed, plain;
+  for (const auto& item : model.named_parameters()) (is_decayed(item.key()) ? decayed : plain).push_back(item.value());
+  if (c.optimizer == "adam") {
+    std::vector<torch::optim::OptimizerParamGroup> groups;
+    groups.emplace_back(decayed, std::make_unique<torch::optim::AdamOptions>(
+                                     torch::optim::AdamOptions(c.lr).weight_decay(c.weight_decay)));
+    groups.emplace_back(plain, std::make_unique<torch::optim::AdamOptions>(torch::optim::AdamOptions(c.lr)));
+    return std::make_unique<torch::optim::Adam>(groups, torch::optim::AdamOptions(c.lr));
+  }
+  if (c.optimizer == "rmsprop") {
+    std::vector<torch::optim::OptimizerParamGroup> groups;
+    groups.emplace_back(decayed, std::make_unique<torch::optim::RMSpropOptions>(
+                                     torch::optim::RMSpropOptions(c.lr).weight_decay(c.weight_decay)));
+    groups.emplace_back(plain, std::make_unique<torch::optim::RMSpropOptions>(torch::optim::RMSpropOptions(c.lr)));
+    return std::make_unique<torch::optim::RMSprop>(groups, torch::optim::RMSpropOptions(c.lr));
+  }
+  throw ConfigError("train.optimizer", "must be adam or rmsprop (got '" + c.optimizer + "')");
+}
+
+double evaluate_bpd(flows::FlowModelImpl& model, const data::ImageDataset& data, int64_t limit, int64_t batch_size,
+                    uint64_t seed) {
+  ood::LoglikOptions o;
+  o.batch_size = batch_size;
+  o.seed = derive_seed(seed, Stream::kEvalNoise);
+  o.limit = limit;
+  const auto scores = ood::score_loglik(model, data, o);
+  double sum = 0;
+  for (double b : scores.bpd) sum += b;
+  return scores.bpd.empty() ? std::nan("") : sum / static_cast<double>(scores.bpd.size());
+}
+
+TrainResult train(flows::FlowModelImpl& model, const data::ImageDataset& train_set, const data::ImageDataset& test_set,
+                  const TrainerOptions& options) {
+  using clock = std::chrono::steady_clock;
+  const auto start = clock::now();
+  const auto& cfg = options.config;
+  const auto& tc = cfg.train;
+  if (flows::Shape(train_set.image_shape()) != model.input_shape())
+    throw ConfigError("model.in_shape", fmt::format("is {} but {} has images of {}", flows::shape_string(model.input_shape()),
+                                                    train_set.spec, flows::shape_string(train_set.image_shape())));
+  const auto params = model.parameters();
+  const auto device = params.front().device();
+  const auto seed = static_cast<uint64_t>(cfg.seed);
+  const int64_t n = train_set.size();
+  if (n == 0) throw DataError(train_set.spec, "training set is empty");
+  const int64_t per_epoch = steps_per_epoch(n, tc.batch_size);
+  int64_t total = per_epoch * tc.epochs;
+  if (tc.max_steps > 0) total = std::min(total, tc.max_steps);
+
+  std::filesystem::create_directories(options.run_dir);
+  const auto ckpt_path = (std::filesystem::path(options.run_dir) / "checkpoint.pt").string();
+  const auto metrics_path = (std::filesystem::path(options.run_dir) / "metrics.csv").string();
+
+  auto optimizer = make_optimizer(model, tc);
+  TrainResult result;
+  int64_t step = 0;
+  if (std::filesystem::exists(ckpt_path)) {
+    step = load_checkpoint(ckpt_path, model, optimizer.get(), device).step;
+    result.resumed_from = step;
+    log().info("resuming from {} at step {}", ckpt_path, step);
+    truncate_metrics(metrics_path, step);
+  }
+  if (!std::filesystem::exists(metrics_path)) write_file_atomic(metrics_path, std::string(kMetricsHeader) + "\n");
+  std::ofstream metrics(metrics_path, std::ios::app);
+  if (!metrics) throw IoError(metrics_path, "cannot append to the metrics log");
+
+  const int64_t dim = model.dim();
+  const int64_t eval_batch = cfg.score.batch_size;
+  auto save = [&](int64_t at) {
+    save_checkpoint(ckpt_path, model, optimizer.get(), {at, options.config_text});
+  };
+
+  TrainProgress progress;
+  progress.total_steps = total;
+  progress.epochs = (total + per_epoch - 1) / per_epoch;
+  torch::Tensor perm;
+  int64_t perm_epoch = -1;
+  int64_t images_done = 0;
+  int64_t last_saved = step;
+  model.train();
+  while (step < total) {
+    const int64_t epoch = step / per_epoch;
+    const int64_t in_epoch = step % per_epoch;
+    if (epoch != perm_epoch) {
+      auto gen = make_generator(seed, Stream::kShuffle, static_cast<uint64_t>(epoch));
+      perm = torch::randperm(n, gen, torch::TensorOptions().dtype(torch::kLong));
+      perm_epoch = epoch;
+    }
+    const int64_t first = in_epoch * tc.batch_size;
+    const int64_t count = std::min(tc.batch_size, n - first);
+    const auto idx = perm.narrow(0, first, count);
+    const auto x = data::to_unit_float(train_set.images.index_select(0, idx), device);
+    auto noise_gen = make_generator(seed, Stream::kTrainNoise, static_cast<uint64_t>(step));
+
+    optimizer->zero_grad();
+    const auto lp = model.log_prob(x, noise_gen);
+    const auto loss = -lp.mean();
+    loss.backward();
+    if (tc.max_grad_norm > 0)
+      for (auto& group : optimizer->param_groups()) torch::nn::utils::clip_grad_norm_(group.params(), tc.max_grad_norm);
+    optimizer->step();
+    ++step;
+    images_done += count;
+
+    const double loss_value = loss.item<double>();
+    if (!std::isfinite(loss_value))
+      throw Error(fmt::format("training diverged at step {} (loss {}); the last checkpoint is step {} in {}", step,
+                              loss_value, last_saved, ckpt_path));
+    const double elapsed = std::chrono::duration<double>(clock::now() - start).count();
+    progress.step = step;
+    progress.epoch = epoch;
+    progress.loss = loss_value;
+    progress.bpd = loss_value / (static_cast<double>(dim) * std::log(2.0));
+    progress.elapsed_s = elapsed;
+    progress.images_per_s = images_done / std::max(elapsed, 1e-9);
+    progress.test_bpd.reset();
+    const bool epoch_end = step % per_epoch == 0;
+    const bool eval_now = step == total || (tc.eval_every > 0 ? step % tc.eval_every == 0 : epoch_end);
+    if (eval_now && test_set.size() > 0) {
+      progress.test_bpd = evaluate_bpd(model, test_set, tc.eval_limit, eval_batch, seed);
+      model.train();
+      result.test_bpd = progress.test_bpd;
+    }
+    progress.log_line = eval_now || step % tc.log_every == 0;
+    if (progress.log_line) {
+      metrics << fmt::format("{},{},{:.6f},{:.6f},{},{:.3f},{:.3f}\n", step, epoch, progress.loss, progress.bpd,
+                             progress.test_bpd ? fmt::format("{:.6f}", *progress.test_bpd) : "", progress.images_per_s,
+                             elapsed)
+              << std::flush;
+    }
+    if (options.progress) options.progress(progress);
+    result.train_bpd = progress.bpd;
+
+    const bool stopping = options.stop && options.stop->load();
+    if (step % tc.checkpoint_every == 0 || step == total || stopping) {
+      save(step);
+      last_saved = step;
+    }
+    if (stopping && step < total) {
+      result.stopped = true;
+      break;
+    }
+  }
+  if (last_saved != step) save(step);
+  result.steps = step;
+  result.seconds = std::chrono::duration<double>(clock::now() - start).count();
+  return result;
+}
+
+}  // namespace flowood::train
