@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The main job on a fresh Debian 12 machine: install, build, and run the quickstart experiment
+# (train a small RealNVP on Fashion-MNIST, score Fashion-MNIST and MNIST test images, AUROC,
+# histogram). Extra arguments go to `flowood run` (e.g. --set train.max_steps=800).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+cmake --preset release
+cmake --build --preset release -j "$(nproc)"
+
+# MNIST test images: a configured root, ./data/mnist (scripts/fetch_data.sh), or the offline
+# mirror beside the checkout.
+if [ -d ../shared/data ]; then export FLOWOOD_DATA="${FLOWOOD_DATA:+$FLOWOOD_DATA:}$(cd ../shared/data && pwd)"; fi
+if [ ! -d ../shared/data ] && [ -z "${FLOWOOD_DATA:-}" ] && [ ! -e data/mnist/t10k-images-idx3-ubyte.gz ]; then
+  scripts/fetch_data.sh mnist || echo "quickstart: MNIST test images not found; see docs/datasets.md" >&2
+fi
+exec build/bin/flowood run experiments/quickstart.yaml "$@"
