@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -54,6 +55,12 @@ bool column_higher_is_in(const CsvTable& table, const std::string& column) {
   return score_higher_is_in(table);
 }
 
+std::string format_number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
 std::string x_label_for(const std::string& column) {
   if (column == kScoreLoglikColumn) return "log-likelihood (nats)";
   if (column == kScoreBpdColumn) return "bits/dim";
@@ -71,7 +78,7 @@ std::string default_csv_path(const std::string& out) {
 
 void run_histogram(HistogramCmdOptions o) {
   if (!(o.clip_percent >= 0.0 && o.clip_percent < 100.0))
-    throw ConfigError("--clip-percent", "must be in [0, 100) (got " + std::to_string(o.clip_percent) + ")");
+    throw ConfigError("--clip-percent", "must be in [0, 100) (got " + format_number(o.clip_percent) + ")");
   if (o.labels.size() > o.files.size())
     throw ConfigError("--label", "given " + std::to_string(o.labels.size()) + " times for " +
                                      std::to_string(o.files.size()) + " file(s)");

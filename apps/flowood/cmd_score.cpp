@@ -27,6 +27,7 @@ struct ScoreOptions {
 void run_score(const ScoreOptions& o) {
   const auto out_dir = std::filesystem::absolute(o.out).parent_path();
   if (!std::filesystem::is_directory(out_dir)) throw IoError(o.out, "output directory does not exist");
+  if (!std::filesystem::is_directory(o.run_dir)) throw IoError(o.run_dir, "no such run directory");
   const auto stored = load_config(RunPaths{o.run_dir}.config(), {});
   const auto device = resolve_device(o.device.empty() ? stored.config.device : o.device, "--device");
   apply_threads(stored.config);

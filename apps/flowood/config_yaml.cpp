@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <set>
 #include <sstream>
 #include <type_traits>
 #include <variant>
@@ -92,9 +93,15 @@ std::string closest_key(const std::string& key, const std::map<std::string, Fiel
     }
     return row[b.size()];
   };
+  // Candidates: every key and every section name (a misspelt section is suggested too).
+  std::set<std::string> candidates;
+  for (const auto& [k, f] : table) {
+    candidates.insert(k);
+    if (const auto dot = k.find('.'); dot != std::string::npos) candidates.insert(k.substr(0, dot));
+  }
   std::string best;
   size_t best_d = 4;
-  for (const auto& [k, f] : table) {
+  for (const auto& k : candidates) {
     const auto d = distance(key, k);
     if (d < best_d) best_d = d, best = k;
   }
@@ -117,24 +124,33 @@ struct Reader {
 
   void walk(const YAML::Node& node, const std::string& prefix) {
     for (const auto& kv : node) {
-      const auto name = kv.first.as<std::string>();
-      const auto key = prefix.empty() ? name : prefix + "." + name;
       const int line = kv.first.Mark().line + 1;
+      if (!kv.first.IsScalar()) {  // `? [a, b]: 1` or `~: 1`
+        problems.push_back(fmt::format("{}: keys must be plain names", where(line)));
+        continue;
+      }
+      const auto& name = kv.first.Scalar();
+      const auto key = prefix.empty() ? name : prefix + "." + name;
       auto it = table.find(key);
       if (it != table.end()) {
+        // yaml-cpp keeps both entries of a repeated key; "the last one wins" would hide a typo.
+        if (const auto seen = lines.find(key); seen != lines.end()) {
+          problems.push_back(fmt::format("{}: duplicate key '{}' (first on line {})", where(line), key, seen->second));
+          continue;
+        }
         lines[key] = line;
         if (!assign(it->second.ptr, kv.second))
           problems.push_back(fmt::format("{}: {} must be {}", where(line), key, type_name(it->second.ptr)));
-      } else if (kv.second.IsMap()) {
-        bool is_section = false;
-        for (const auto& [k, f] : table) is_section |= k.rfind(key + ".", 0) == 0;
-        if (is_section)
-          walk(kv.second, key);
-        else
-          unknown(key, line);
-      } else {
-        unknown(key, line);
+        continue;
       }
+      bool is_section = false;
+      for (const auto& [k, f] : table) is_section |= k.rfind(key + ".", 0) == 0;
+      if (!is_section)
+        unknown(key, line);
+      else if (kv.second.IsMap())
+        walk(kv.second, key);
+      else if (!kv.second.IsNull())  // `model:` alone is an empty section
+        problems.push_back(fmt::format("{}: {} must be a mapping of keys", where(line), key));
     }
   }
 };

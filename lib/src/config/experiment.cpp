@@ -1,5 +1,8 @@
 #include "flowood/config/experiment.hpp"
 
+#include <algorithm>
+#include <string>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -30,18 +33,27 @@ std::vector<ConfigProblem> validate(const ExperimentConfig& c) {
   one_of(p, "model.st_net", m.st_net, flows::st_net_names());
   if (m.in_shape.size() != 3) {
     p.push_back({"model.in_shape", fmt::format("must be [C, H, W] (got {} values)", m.in_shape.size())});
-  } else {
-    for (auto d : m.in_shape)
-      if (d < 1) p.push_back({"model.in_shape", fmt::format("must be positive (got [{}])", fmt::join(m.in_shape, ", "))});
+  } else if (std::any_of(m.in_shape.begin(), m.in_shape.end(), [](int64_t d) { return d < 1; })) {
+    p.push_back({"model.in_shape", fmt::format("must be positive (got [{}])", fmt::join(m.in_shape, ", "))});
   }
   at_least<int64_t>(p, "model.num_scales", m.num_scales, 1);
   at_least<int64_t>(p, "model.num_blocks", m.num_blocks, 1);
   at_least<int64_t>(p, "model.mid_channels", m.mid_channels, 1);
   if (m.in_shape.size() == 3 && m.num_scales >= 1) {
-    const int64_t factor = int64_t{1} << (m.num_scales - 1);
-    if (m.in_shape[1] % factor != 0 || m.in_shape[2] % factor != 0)
+    // Each scale but the last squeezes 2×2: H and W must be divisible by 2^(S-1). Past 2^61 the
+    // factor no longer fits in int64_t (shifting by 63 or more is undefined), and no image does.
+    const int64_t squeezes = m.num_scales - 1;
+    bool fits = squeezes < 62;
+    if (fits) {
+      const int64_t factor = int64_t{1} << squeezes;
+      fits = m.in_shape[1] % factor == 0 && m.in_shape[2] % factor == 0;
+    }
+    if (!fits)
       p.push_back({"model.num_scales", fmt::format("{} scales need H and W divisible by {} (in_shape is [{}])",
-                                                   m.num_scales, factor, fmt::join(m.in_shape, ", "))});
+                                                   m.num_scales,
+                                                   squeezes < 62 ? std::to_string(int64_t{1} << squeezes)
+                                                                 : fmt::format("2^{}", squeezes),
+                                                   fmt::join(m.in_shape, ", "))});
   }
 
   if (c.data.train.empty()) p.push_back({"data.train", "must name a dataset"});

@@ -74,7 +74,20 @@ CheckpointInfo load_checkpoint(const std::string& path, flows::FlowModelImpl& mo
   try {
     torch::serialize::InputArchive model_archive;
     archive.read("model", model_archive);
+    // Module::load replaces tensors whatever their shape: compare shapes to catch a checkpoint
+    // of another architecture.
+    std::vector<std::pair<std::string, std::vector<int64_t>>> shapes;
+    for (const auto& p : model.named_parameters()) shapes.emplace_back(p.key(), p.value().sizes().vec());
+    for (const auto& b : model.named_buffers()) shapes.emplace_back(b.key(), b.value().sizes().vec());
     model.load(model_archive);
+    const auto params = model.named_parameters();
+    const auto buffers = model.named_buffers();
+    for (const auto& [name, shape] : shapes) {
+      const auto* t = params.find(name) ? params.find(name) : buffers.find(name);
+      if (t && t->sizes().vec() != shape)
+        throw IoError(path, "checkpoint does not fit this model: " + name + " has shape " +
+                                c10::str(t->sizes()) + ", the model expects " + c10::str(c10::IntArrayRef(shape)));
+    }
     if (optimizer) {
       torch::serialize::InputArchive opt_archive;
       if (archive.try_read("optimizer", opt_archive)) optimizer->load(opt_archive);
