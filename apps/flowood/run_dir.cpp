@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -117,7 +118,9 @@ LoadedRun load_run(const std::string& dir, const torch::Device& device) {
 }
 
 void apply_threads(const config::ExperimentConfig& config) {
-  if (config.threads > 0) torch::set_num_threads(static_cast<int>(config.threads));
+  // Debian's LibTorch starts with one intra-op thread whatever the machine; 0 means every core.
+  const auto cores = std::max(1u, std::thread::hardware_concurrency());
+  torch::set_num_threads(config.threads > 0 ? static_cast<int>(config.threads) : static_cast<int>(cores));
 }
 
 std::vector<std::string> command_line() {

@@ -56,7 +56,7 @@ struct ExperimentConfig {
   std::string name = "experiment";
   int64_t seed = 0;
   std::string device = "auto";                   ///< auto | cpu | cuda | cuda:N
-  int64_t threads = 0;                           ///< intra-op threads (0 = LibTorch's default)
+  int64_t threads = 0;                           ///< intra-op threads (0 = one per core)
   ModelConfig model;
   DataConfig data;
   TrainConfig train;
@@ -70,7 +70,7 @@ void visit_fields(Config& c, Visitor&& v) {
   v("name", c.name, "Experiment name, shown in summaries and manifests.");
   v("seed", c.seed, "Seed of every random draw (initialisation, shuffling, dequantisation noise).");
   v("device", c.device, "auto (CUDA when available), cpu, cuda or cuda:N.");
-  v("threads", c.threads, "Intra-op CPU threads; 0 keeps LibTorch's default (one per core).");
+  v("threads", c.threads, "Intra-op CPU threads; 0 = one per core.");
   v("model.flow", c.model.flow, "Flow architecture: realnvp.");
   v("model.in_shape", c.model.in_shape, "Per-example data shape [C, H, W]; must match the datasets.");
   v("model.num_scales", c.model.num_scales, "RealNVP scales; each but the last squeezes and factors out half.");
