@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "flowood/io/atomic_file.hpp"
+#include "report.hpp"
 #include "flowood/core/error.hpp"
 #include "flowood/core/log.hpp"
 #include "flowood/io/csv.hpp"
@@ -27,28 +29,6 @@ struct AurocOptions {
   std::string json_path;
   std::string column = kScoreLoglikColumn;
 };
-
-// Fails before any work when `path` cannot become a file: its directory must exist and be
-// writable, and the path itself must not be a directory.
-void check_output_path(const std::string& path, const std::string& flag) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) throw IoError(path, flag + " names a directory, not a file");
-  fs::path dir = fs::path(path).parent_path();
-  if (dir.empty()) dir = ".";
-  if (!fs::is_directory(dir, ec))
-    throw IoError(dir.string(), "directory for " + flag + " " + path + " does not exist");
-  if (::access(dir.c_str(), W_OK | X_OK) != 0)
-    throw IoError(dir.string(), "directory for " + flag + " " + path + " is not writable");
-}
-
-// loglik and bpd have a fixed orientation whatever the file says; any other column follows the
-// file's higher_is_in metadata.
-bool column_higher_is_in(const CsvTable& table, const std::string& column) {
-  if (column == kScoreLoglikColumn) return true;
-  if (column == kScoreBpdColumn) return false;
-  return score_higher_is_in(table);
-}
 
 struct ScoreFile {
   std::string path;
@@ -87,45 +67,6 @@ void check_agree(const CsvTable& in, const CsvTable& ood) {
   }
 }
 
-std::string fixed(double v) {
-  if (std::isnan(v)) return "nan";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.4f", v);
-  return buf;
-}
-
-void print_table(const std::vector<ScoreFile>& oods, const std::vector<OodMetrics>& metrics) {
-  const std::vector<std::string> head = {"ood", "n_in", "n_out", "AUROC", "AUPR-in", "AUPR-out",
-                                         "FPR95(in+)", "FPR95(ood+)", "DetErr"};
-  std::vector<std::vector<std::string>> rows;
-  for (std::size_t i = 0; i < oods.size(); ++i) {
-    const OodMetrics& m = metrics[i];
-    rows.push_back({oods[i].name, std::to_string(m.n_in), std::to_string(m.n_out), fixed(m.auroc),
-                    fixed(m.aupr_in), fixed(m.aupr_out), fixed(m.fpr95_in_positive), fixed(m.fpr95_ood_positive),
-                    fixed(m.detection_error)});
-  }
-  std::vector<std::size_t> width(head.size());
-  for (std::size_t c = 0; c < head.size(); ++c) {
-    width[c] = head[c].size();
-    for (const auto& r : rows) width[c] = std::max(width[c], r[c].size());
-  }
-  auto emit = [&](const std::vector<std::string>& r) {
-    std::string line;
-    for (std::size_t c = 0; c < r.size(); ++c) {
-      const std::string pad(width[c] - r[c].size(), ' ');
-      if (c == 0) {
-        line += r[c] + pad;  // names left-aligned, numbers right-aligned
-      } else {
-        line += "  " + pad + r[c];
-      }
-    }
-    std::cout << line << "\n";
-  };
-  emit(head);
-  for (const auto& r : rows) emit(r);
-  std::cout.flush();
-}
-
 Json file_json(const ScoreFile& f) {
   Json j = Json::object();
   j.set("file", f.path).set("dataset", f.dataset.empty() ? Json() : Json(f.dataset));
@@ -137,7 +78,7 @@ void run_auroc(const AurocOptions& o) {
 
   CsvTable in_table;
   const ScoreFile in = load(o.in_path, o.column, &in_table);
-  const bool higher_is_in = column_higher_is_in(in_table, o.column);
+  const bool higher_is_in = score_column_higher_is_in(in_table, o.column);
 
   std::vector<ScoreFile> oods;
   std::vector<OodMetrics> metrics;
@@ -162,7 +103,9 @@ void run_auroc(const AurocOptions& o) {
     root.set("in", file_json(in)).set("ood", std::move(ood)).set("score", o.column);
     write_json_file(o.json_path, root);
   }
-  print_table(oods, metrics);
+  std::vector<MetricsRow> rows;
+  for (std::size_t i = 0; i < oods.size(); ++i) rows.push_back({oods[i].name, metrics[i]});
+  std::cout << format_metrics_table(rows) << std::flush;
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 
 #include "commands.hpp"
 #include "flowood/core/error.hpp"
+#include "flowood/io/atomic_file.hpp"
 #include "flowood/io/csv.hpp"
 #include "flowood/viz/histogram.hpp"
 
@@ -33,27 +34,6 @@ struct HistogramCmdOptions {
   std::vector<std::string> labels;
 };
 
-// Fails before any work when `path` cannot become a file: its directory must exist and be
-// writable, and the path itself must not be a directory.
-void check_output_path(const std::string& path, const std::string& flag) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) throw IoError(path, flag + " names a directory, not a file");
-  fs::path dir = fs::path(path).parent_path();
-  if (dir.empty()) dir = ".";
-  if (!fs::is_directory(dir, ec))
-    throw IoError(dir.string(), "directory for " + flag + " " + path + " does not exist");
-  if (::access(dir.c_str(), W_OK | X_OK) != 0)
-    throw IoError(dir.string(), "directory for " + flag + " " + path + " is not writable");
-}
-
-// loglik and bpd have a fixed orientation whatever the file says; any other column follows the
-// file's higher_is_in metadata.
-bool column_higher_is_in(const CsvTable& table, const std::string& column) {
-  if (column == kScoreLoglikColumn) return true;
-  if (column == kScoreBpdColumn) return false;
-  return score_higher_is_in(table);
-}
 
 std::string format_number(double v) {
   char buf[32];
@@ -111,7 +91,7 @@ void run_histogram(HistogramCmdOptions o) {
     // the lowest values, or the highest where lower means in-distribution (bpd).
     std::sort(v.begin(), v.end());
     const auto drop = static_cast<std::size_t>(std::floor(fraction * static_cast<double>(v.size()) + 1e-9));
-    if (column_higher_is_in(table, o.column)) {
+    if (score_column_higher_is_in(table, o.column)) {
       v.erase(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(drop));
     } else {
       v.resize(v.size() - drop);

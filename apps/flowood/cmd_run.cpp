@@ -26,14 +26,16 @@ struct RunOptions {
   std::vector<std::string> overrides;
 };
 
-// A score file is current when it was written for this checkpoint step with the same settings.
-bool score_is_current(const std::string& path, int64_t step, const ood::LoglikOptions& o) {
+// A score file is current when it was written for this checkpoint step with the same settings
+// (samples, seed, image limit).
+bool score_is_current(const std::string& path, int64_t step, int64_t limit, const ood::LoglikOptions& o) {
   if (!fs::exists(path)) return false;
   try {
     const auto t = read_score_csv(path);
     return t.meta.count("step") && t.meta.at("step") == std::to_string(step) && t.meta.count("samples") &&
            t.meta.at("samples") == std::to_string(o.samples) && t.meta.count("seed") &&
-           t.meta.at("seed") == std::to_string(o.seed);
+           t.meta.at("seed") == std::to_string(o.seed) && t.meta.count("limit") &&
+           t.meta.at("limit") == std::to_string(limit);
   } catch (const Error&) {
     return false;
   }
@@ -61,7 +63,7 @@ void run_experiment(const RunOptions& o) {
   std::vector<CsvTable> tables;
   for (const auto& spec : specs) {
     const auto csv = paths.score_file(spec);
-    if (score_is_current(csv, run.step, options)) {
+    if (score_is_current(csv, run.step, cfg.data.test_limit, options)) {
       log().info("scores of {} are current: {}", spec, csv);
       tables.push_back(read_score_csv(csv));
     } else {
@@ -105,7 +107,9 @@ void run_experiment(const RunOptions& o) {
 
   // 5. report
   for (const auto& t : tables) std::cout << score_summary(t) << "\n";
-  std::cout << "\n" << format_metrics_table(tables.front().meta.at("dataset"), rows) << "\n";
+  std::cout << "\nin-distribution: " << tables.front().meta.at("dataset")
+            << " (positive class; higher log-likelihood = more in-distribution)\n"
+            << format_metrics_table(rows) << "\n";
   std::cout << "run directory: " << paths.dir << "\n"
             << "  metrics:   " << metrics_path << "\n"
             << "  histogram: " << png << "\n"
@@ -119,7 +123,9 @@ void register_run(CLI::App& app) {
   auto* cmd = app.add_subcommand("run", "Run a whole experiment: train, score, AUROC, histogram (skips finished stages)");
   cmd->add_option("experiment", o->experiment, "Experiment YAML file")->required()->check(CLI::ExistingFile);
   cmd->add_option("--run-dir", o->run_dir, "Run directory (default: runs/<name>)");
-  cmd->add_option("--set", o->overrides, "Override a config key: key.path=value (repeatable)")->type_name("KEY=VALUE");
+  cmd->add_option("--set", o->overrides, "Override a config key: key.path=value (repeatable)")
+      ->type_name("KEY=VALUE")
+      ->allow_extra_args(false);
   cmd->callback([o] { run_experiment(*o); });
 }
 

@@ -7,6 +7,7 @@
 #include "flowood/core/device.hpp"
 #include "flowood/core/error.hpp"
 #include "flowood/core/log.hpp"
+#include "flowood/io/atomic_file.hpp"
 #include "stages.hpp"
 
 namespace flowood::app {
@@ -25,8 +26,8 @@ struct ScoreOptions {
 };
 
 void run_score(const ScoreOptions& o) {
-  const auto out_dir = std::filesystem::absolute(o.out).parent_path();
-  if (!std::filesystem::is_directory(out_dir)) throw IoError(o.out, "output directory does not exist");
+  check_output_path(o.out, "--out");
+  if (!o.npy.empty()) check_output_path(o.npy, "--npy");
   if (!std::filesystem::is_directory(o.run_dir)) throw IoError(o.run_dir, "no such run directory");
   const auto stored = load_config(RunPaths{o.run_dir}.config(), {});
   const auto device = resolve_device(o.device.empty() ? stored.config.device : o.device, "--device");

@@ -17,7 +17,7 @@ void add_config_options(CLI::App& cmd, ConfigOptions& o, bool required) {
   if (required) opt->required();
   cmd.add_option("--set", o.overrides, "Override a config key: key.path=value (repeatable)")
       ->type_name("KEY=VALUE")
-      ->take_all();
+      ->allow_extra_args(false);  // one value per --set, so a positional argument after it stays positional
 }
 }  // namespace flowood::app
 

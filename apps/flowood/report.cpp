@@ -19,15 +19,27 @@ double sd(const std::vector<double>& v) {
 }
 }  // namespace
 
-std::string format_metrics_table(const std::string& in_dataset, const std::vector<MetricsRow>& rows) {
-  std::string out = fmt::format("in-distribution: {} (positive class; higher score = more in-distribution)\n", in_dataset);
-  out += fmt::format("{:<24} {:>7} {:>8} {:>9} {:>10} {:>11} {:>9} {:>6} {:>6}\n", "ood", "AUROC", "AUPR-in",
-                     "AUPR-out", "FPR95(in+)", "FPR95(ood+)", "det.err", "n_in", "n_out");
+std::string format_metrics_table(const std::vector<MetricsRow>& rows) {
+  auto fixed = [](double v) { return std::isnan(v) ? std::string("nan") : fmt::format("{:.4f}", v); };
+  const std::vector<std::string> head = {"ood", "n_in", "n_out", "AUROC", "AUPR-in", "AUPR-out",
+                                         "FPR95(in+)", "FPR95(ood+)", "DetErr"};
+  std::vector<std::vector<std::string>> cells{head};
   for (const auto& r : rows) {
     const auto& m = r.metrics;
-    out += fmt::format("{:<24} {:>7.4f} {:>8.4f} {:>9.4f} {:>10.4f} {:>11.4f} {:>9.4f} {:>6} {:>6}\n", r.dataset, m.auroc,
-                       m.aupr_in, m.aupr_out, m.fpr95_in_positive, m.fpr95_ood_positive, m.detection_error, m.n_in,
-                       m.n_out);
+    cells.push_back({r.dataset, std::to_string(m.n_in), std::to_string(m.n_out), fixed(m.auroc), fixed(m.aupr_in),
+                     fixed(m.aupr_out), fixed(m.fpr95_in_positive), fixed(m.fpr95_ood_positive),
+                     fixed(m.detection_error)});
+  }
+  std::vector<std::size_t> width(head.size(), 0);
+  for (const auto& r : cells)
+    for (std::size_t c = 0; c < r.size(); ++c) width[c] = std::max(width[c], r[c].size());
+  std::string out;
+  for (const auto& r : cells) {
+    for (std::size_t c = 0; c < r.size(); ++c) {
+      const std::string pad(width[c] - r[c].size(), ' ');
+      out += c == 0 ? r[c] + pad : "  " + pad + r[c];  // names left-aligned, numbers right-aligned
+    }
+    out += "\n";
   }
   return out;
 }

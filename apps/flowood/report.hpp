@@ -14,9 +14,9 @@ struct MetricsRow {
   OodMetrics metrics;
 };
 
-/// An aligned table, one row per OOD set: AUROC, AUPR-in, AUPR-out, FPR95 in both conventions,
-/// detection error, n_in, n_out.
-std::string format_metrics_table(const std::string& in_dataset, const std::vector<MetricsRow>& rows);
+/// An aligned table, one row per OOD set: n_in, n_out, AUROC, AUPR-in, AUPR-out, FPR95 in both
+/// conventions (in+ = in-distribution positive, ood+ = OOD positive), detection error.
+std::string format_metrics_table(const std::vector<MetricsRow>& rows);
 
 /// {"dataset", "file", "n", "loglik_mean", "loglik_sd", "bpd_mean"} of a loglik score table.
 Json score_stats_json(const CsvTable& table, const std::string& file);

@@ -73,6 +73,8 @@ train::TrainResult train_stage(const LoadedConfig& loaded, const RunPaths& run) 
   if (result.stopped) {
     log().warn("stopped by a signal at step {}; checkpoint written to {}; run the same command again to resume",
                result.steps, run.checkpoint());
+  } else if (result.steps == result.resumed_from) {
+    log().info("trained {} steps (0 this run): the checkpoint in {} is final", result.steps, run.dir);
   } else {
     log().info("trained {} steps ({} this run, {}); train {:.4f} bpd{}", result.steps, result.steps - result.resumed_from,
                format_duration(result.seconds), result.train_bpd,
@@ -101,7 +103,8 @@ CsvTable score_stage(const LoadedRun& run, const std::string& run_dir, const std
        {"model", run_dir},
        {"step", std::to_string(run.step)},
        {"samples", std::to_string(options.samples)},
-       {"seed", std::to_string(options.seed)}});
+       {"seed", std::to_string(options.seed)},
+       {"limit", std::to_string(limit)}});
   write_score_csv(out_csv, table);
   if (!out_npy.empty()) write_npy(out_npy, scores.loglik, NpyDtype::kFloat64);
   return table;

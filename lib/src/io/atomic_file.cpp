@@ -1,5 +1,7 @@
 #include "flowood/io/atomic_file.hpp"
 
+#include <filesystem>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -89,6 +91,17 @@ std::string read_file(const std::string& path) {
   buffer << in.rdbuf();
   if (in.bad()) throw IoError(path, "read failed");
   return buffer.str();
+}
+
+void check_output_path(const std::string& path, const std::string& what) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) throw IoError(path, what + " names a directory, not a file");
+  fs::path dir = fs::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+  if (!fs::is_directory(dir, ec)) throw IoError(dir.string(), "directory for " + what + " " + path + " does not exist");
+  if (::access(dir.c_str(), W_OK | X_OK) != 0)
+    throw IoError(dir.string(), "directory for " + what + " " + path + " is not writable");
 }
 
 }  // namespace flowood

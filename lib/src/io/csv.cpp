@@ -238,4 +238,10 @@ CsvTable read_score_csv(const std::string& path) {
   return table;
 }
 
+bool score_column_higher_is_in(const CsvTable& table, const std::string& column) {
+  if (column == kScoreLoglikColumn) return true;
+  if (column == kScoreBpdColumn) return false;
+  return score_higher_is_in(table);
+}
+
 }  // namespace flowood

@@ -23,4 +23,9 @@ void write_file_atomic(const std::string& path, const std::string& content);
 /// Reads the whole file into a string (binary). Throws IoError naming `path` when it cannot.
 std::string read_file(const std::string& path);
 
+/// Fails before any work when `path` cannot become a file: its directory must exist and be
+/// writable, and the path itself must not be a directory. `what` names the path's role in the
+/// message (e.g. "--out"). Throws IoError.
+void check_output_path(const std::string& path, const std::string& what);
+
 }  // namespace flowood

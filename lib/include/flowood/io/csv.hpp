@@ -82,4 +82,8 @@ CsvTable read_score_csv(const std::string& path);
 /// The table's `higher_is_in` metadata as a bool. IoError(source) when missing or not true|false.
 bool score_higher_is_in(const CsvTable& table);
 
+/// Orientation of one column of a score file: loglik is higher-is-in-distribution and bpd
+/// lower-is, whatever the file says; any other column follows the file's higher_is_in metadata.
+bool score_column_higher_is_in(const CsvTable& table, const std::string& column);
+
 }  // namespace flowood
