@@ -27,7 +27,7 @@ struct AurocOptions {
   std::string in_path;
   std::vector<std::string> ood_paths;
   std::string json_path;
-  std::string column = kScoreLoglikColumn;
+  std::string column = io::kScoreLoglikColumn;
 };
 
 struct ScoreFile {
@@ -37,8 +37,8 @@ struct ScoreFile {
   std::vector<double> scores;
 };
 
-ScoreFile load(const std::string& path, const std::string& column, CsvTable* table_out) {
-  CsvTable table = read_score_csv(path);
+ScoreFile load(const std::string& path, const std::string& column, io::CsvTable* table_out) {
+  io::CsvTable table = io::read_score_csv(path);
   ScoreFile f;
   f.path = path;
   if (const auto it = table.meta.find("dataset"); it != table.meta.end()) f.dataset = it->second;
@@ -57,7 +57,7 @@ ScoreFile load(const std::string& path, const std::string& column, CsvTable* tab
 }
 
 // The in-distribution and OOD files must describe the same kind of score the same way round.
-void check_agree(const CsvTable& in, const CsvTable& ood) {
+void check_agree(const io::CsvTable& in, const io::CsvTable& ood) {
   for (const char* key : {"score", "higher_is_in"}) {
     const std::string& a = in.meta_at(key);
     const std::string& b = ood.meta_at(key);
@@ -67,41 +67,41 @@ void check_agree(const CsvTable& in, const CsvTable& ood) {
   }
 }
 
-Json file_json(const ScoreFile& f) {
-  Json j = Json::object();
-  j.set("file", f.path).set("dataset", f.dataset.empty() ? Json() : Json(f.dataset));
+io::Json file_json(const ScoreFile& f) {
+  io::Json j = io::Json::object();
+  j.set("file", f.path).set("dataset", f.dataset.empty() ? io::Json() : io::Json(f.dataset));
   return j;
 }
 
 void run_auroc(const AurocOptions& o) {
-  if (!o.json_path.empty()) check_output_path(o.json_path, "--json");
+  if (!o.json_path.empty()) io::check_output_path(o.json_path, "--json");
 
-  CsvTable in_table;
+  io::CsvTable in_table;
   const ScoreFile in = load(o.in_path, o.column, &in_table);
-  const bool higher_is_in = score_column_higher_is_in(in_table, o.column);
+  const bool higher_is_in = io::score_column_higher_is_in(in_table, o.column);
 
   std::vector<ScoreFile> oods;
-  std::vector<OodMetrics> metrics;
+  std::vector<ood::OodMetrics> metrics;
   for (const auto& path : o.ood_paths) {
-    CsvTable table;
+    io::CsvTable table;
     oods.push_back(load(path, o.column, &table));
     check_agree(in_table, table);
   }
   log().info("in-distribution: {} ({} scores), column '{}', {} = more in-distribution", in.name, in.scores.size(),
              o.column, higher_is_in ? "higher" : "lower");
-  for (const auto& f : oods) metrics.push_back(compute_ood_metrics(in.scores, f.scores, higher_is_in));
+  for (const auto& f : oods) metrics.push_back(ood::compute_ood_metrics(in.scores, f.scores, higher_is_in));
 
   if (!o.json_path.empty()) {
-    Json ood = Json::array();
+    io::Json ood = io::Json::array();
     for (std::size_t i = 0; i < oods.size(); ++i) {
-      Json entry = file_json(oods[i]);
-      const Json m = metrics[i].to_json();
+      io::Json entry = file_json(oods[i]);
+      const io::Json m = metrics[i].to_json();
       for (std::size_t k = 0; k < m.keys().size(); ++k) entry.set(m.keys()[k], m.values()[k]);
       ood.push_back(std::move(entry));
     }
-    Json root = Json::object();
+    io::Json root = io::Json::object();
     root.set("in", file_json(in)).set("ood", std::move(ood)).set("score", o.column);
-    write_json_file(o.json_path, root);
+    io::write_json_file(o.json_path, root);
   }
   std::vector<MetricsRow> rows;
   for (std::size_t i = 0; i < oods.size(); ++i) rows.push_back({oods[i].name, metrics[i]});

@@ -25,12 +25,12 @@ struct HistogramCmdOptions {
   std::vector<std::string> files;
   std::string out_path;
   std::string csv_path;
-  std::string column = kScoreLoglikColumn;
+  std::string column = io::kScoreLoglikColumn;
   double clip_percent = 5.0;
-  int bins = HistogramOptions{}.bins;
+  int bins = viz::HistogramOptions{}.bins;
   std::string title;
-  int width = HistogramOptions{}.width;
-  int height = HistogramOptions{}.height;
+  int width = viz::HistogramOptions{}.width;
+  int height = viz::HistogramOptions{}.height;
   std::vector<std::string> labels;
 };
 
@@ -42,8 +42,8 @@ std::string format_number(double v) {
 }
 
 std::string x_label_for(const std::string& column) {
-  if (column == kScoreLoglikColumn) return "log-likelihood (nats)";
-  if (column == kScoreBpdColumn) return "bits/dim";
+  if (column == io::kScoreLoglikColumn) return "log-likelihood (nats)";
+  if (column == io::kScoreBpdColumn) return "bits/dim";
   return column;
 }
 
@@ -65,16 +65,16 @@ void run_histogram(HistogramCmdOptions o) {
   if (o.csv_path.empty()) o.csv_path = default_csv_path(o.out_path);
   if (std::filesystem::path(o.csv_path).lexically_normal() == std::filesystem::path(o.out_path).lexically_normal())
     throw ConfigError("--csv", "must differ from --out (both are " + o.out_path + ")");
-  check_output_path(o.out_path, "--out");
-  check_output_path(o.csv_path, "--csv");
+  io::check_output_path(o.out_path, "--out");
+  io::check_output_path(o.csv_path, "--csv");
 
   const double fraction = o.clip_percent / 100.0;
-  std::vector<HistogramSeries> series;
+  std::vector<viz::HistogramSeries> series;
   std::vector<std::int64_t> dropped;
   for (std::size_t i = 0; i < o.files.size(); ++i) {
     const std::string& path = o.files[i];
-    const CsvTable table = read_score_csv(path);
-    HistogramSeries s;
+    const io::CsvTable table = io::read_score_csv(path);
+    viz::HistogramSeries s;
     if (i < o.labels.size()) {
       s.label = o.labels[i];
     } else if (const auto it = table.meta.find("dataset"); it != table.meta.end() && !it->second.empty()) {
@@ -91,7 +91,7 @@ void run_histogram(HistogramCmdOptions o) {
     // the lowest values, or the highest where lower means in-distribution (bpd).
     std::sort(v.begin(), v.end());
     const auto drop = static_cast<std::size_t>(std::floor(fraction * static_cast<double>(v.size()) + 1e-9));
-    if (score_column_higher_is_in(table, o.column)) {
+    if (io::score_column_higher_is_in(table, o.column)) {
       v.erase(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(drop));
     } else {
       v.resize(v.size() - drop);
@@ -108,16 +108,16 @@ void run_histogram(HistogramCmdOptions o) {
     dropped.push_back(static_cast<std::int64_t>(drop));
   }
 
-  HistogramOptions ho;
+  viz::HistogramOptions ho;
   ho.title = o.title;
   ho.x_label = x_label_for(o.column);
   ho.bins = o.bins;
   ho.drop_lowest_fraction = 0.0;  // clipped above, in the right direction per column
   ho.width = o.width;
   ho.height = o.height;
-  Histogram h = write_histogram_png(o.out_path, series, ho);
+  viz::Histogram h = viz::write_histogram_png(o.out_path, series, ho);
   h.n_dropped = dropped;
-  write_histogram_csv(o.csv_path, h);
+  viz::write_histogram_csv(o.csv_path, h);
   std::cout << o.out_path << "\n" << o.csv_path << "\n";
   std::cout.flush();
 }

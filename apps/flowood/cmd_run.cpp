@@ -31,7 +31,7 @@ struct RunOptions {
 bool score_is_current(const std::string& path, int64_t step, int64_t limit, const ood::LoglikOptions& o) {
   if (!fs::exists(path)) return false;
   try {
-    const auto t = read_score_csv(path);
+    const auto t = io::read_score_csv(path);
     return t.meta.count("step") && t.meta.at("step") == std::to_string(step) && t.meta.count("samples") &&
            t.meta.at("samples") == std::to_string(o.samples) && t.meta.count("seed") &&
            t.meta.at("seed") == std::to_string(o.seed) && t.meta.count("limit") &&
@@ -60,32 +60,32 @@ void run_experiment(const RunOptions& o) {
   options.seed = static_cast<uint64_t>(cfg.seed);
   std::vector<std::string> specs{cfg.data.test};
   specs.insert(specs.end(), cfg.data.ood.begin(), cfg.data.ood.end());
-  std::vector<CsvTable> tables;
+  std::vector<io::CsvTable> tables;
   for (const auto& spec : specs) {
     const auto csv = paths.score_file(spec);
     if (score_is_current(csv, run.step, cfg.data.test_limit, options)) {
       log().info("scores of {} are current: {}", spec, csv);
-      tables.push_back(read_score_csv(csv));
+      tables.push_back(io::read_score_csv(csv));
     } else {
       tables.push_back(score_stage(run, paths.dir, spec, cfg.data.test_limit, options, csv, ""));
     }
   }
 
   // 3. metrics of every OOD set against the test set
-  const auto& in = tables.front().column(kScoreLoglikColumn);
+  const auto& in = tables.front().column(io::kScoreLoglikColumn);
   std::vector<MetricsRow> rows;
-  Json ood_json = Json::array();
+  io::Json ood_json = io::Json::array();
   for (size_t i = 1; i < tables.size(); ++i) {
-    const auto m = compute_ood_metrics(in, tables[i].column(kScoreLoglikColumn), /*higher_is_in=*/true);
+    const auto m = ood::compute_ood_metrics(in, tables[i].column(io::kScoreLoglikColumn), /*higher_is_in=*/true);
     rows.push_back({tables[i].meta.at("dataset"), m});
     auto entry = m.to_json();
     entry.set("dataset", tables[i].meta.at("dataset")).set("scores", paths.score_file(specs[i]));
     ood_json.push_back(entry);
   }
-  Json datasets = Json::array();
+  io::Json datasets = io::Json::array();
   for (size_t i = 0; i < tables.size(); ++i) datasets.push_back(score_stats_json(tables[i], paths.score_file(specs[i])));
   const auto metrics_path = paths.dir + "/metrics.json";
-  write_json_file(metrics_path, Json::object()
+  io::write_json_file(metrics_path, io::Json::object()
                                     .set("experiment", cfg.name)
                                     .set("run_dir", paths.dir)
                                     .set("step", run.step)
@@ -95,15 +95,15 @@ void run_experiment(const RunOptions& o) {
                                     .set("ood", ood_json));
 
   // 4. histogram of all score distributions
-  std::vector<HistogramSeries> series;
-  for (const auto& t : tables) series.push_back({t.meta.at("dataset"), t.column(kScoreLoglikColumn)});
-  HistogramOptions hist;
+  std::vector<viz::HistogramSeries> series;
+  for (const auto& t : tables) series.push_back({t.meta.at("dataset"), t.column(io::kScoreLoglikColumn)});
+  viz::HistogramOptions hist;
   hist.title = fmt::format("{}: log-likelihood under a flow trained on {}", cfg.name, cfg.data.train);
   hist.bins = static_cast<int>(cfg.histogram.bins);
   hist.drop_lowest_fraction = cfg.histogram.clip_percent / 100.0;
   hist.csv_path = paths.dir + "/histogram.csv";
   const auto png = paths.dir + "/histogram.png";
-  write_histogram_png(png, series, hist);
+  viz::write_histogram_png(png, series, hist);
 
   // 5. report
   for (const auto& t : tables) std::cout << score_summary(t) << "\n";

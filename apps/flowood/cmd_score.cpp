@@ -26,8 +26,8 @@ struct ScoreOptions {
 };
 
 void run_score(const ScoreOptions& o) {
-  check_output_path(o.out, "--out");
-  if (!o.npy.empty()) check_output_path(o.npy, "--npy");
+  io::check_output_path(o.out, "--out");
+  if (!o.npy.empty()) io::check_output_path(o.npy, "--npy");
   if (!std::filesystem::is_directory(o.run_dir)) throw IoError(o.run_dir, "no such run directory");
   const auto stored = load_config(RunPaths{o.run_dir}.config(), {});
   const auto device = resolve_device(o.device.empty() ? stored.config.device : o.device, "--device");

@@ -44,10 +44,10 @@ std::string format_metrics_table(const std::vector<MetricsRow>& rows) {
   return out;
 }
 
-Json score_stats_json(const CsvTable& table, const std::string& file) {
-  const auto& ll = table.column(kScoreLoglikColumn);
-  const auto& bpd = table.column(kScoreBpdColumn);
-  return Json::object()
+io::Json score_stats_json(const io::CsvTable& table, const std::string& file) {
+  const auto& ll = table.column(io::kScoreLoglikColumn);
+  const auto& bpd = table.column(io::kScoreBpdColumn);
+  return io::Json::object()
       .set("dataset", table.meta.count("dataset") ? table.meta.at("dataset") : file)
       .set("file", file)
       .set("n", static_cast<int64_t>(ll.size()))

@@ -11,7 +11,7 @@ namespace flowood::app {
 
 struct MetricsRow {
   std::string dataset;
-  OodMetrics metrics;
+  ood::OodMetrics metrics;
 };
 
 /// An aligned table, one row per OOD set: n_in, n_out, AUROC, AUPR-in, AUPR-out, FPR95 in both
@@ -19,6 +19,6 @@ struct MetricsRow {
 std::string format_metrics_table(const std::vector<MetricsRow>& rows);
 
 /// {"dataset", "file", "n", "loglik_mean", "loglik_sd", "bpd_mean"} of a loglik score table.
-Json score_stats_json(const CsvTable& table, const std::string& file);
+io::Json score_stats_json(const io::CsvTable& table, const std::string& file);
 
 }  // namespace flowood::app

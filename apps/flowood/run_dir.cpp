@@ -76,21 +76,21 @@ void prepare_run_dir(const RunPaths& run, const LoadedConfig& loaded) {
                                         "changed: {}. Use another --run-dir, or remove the directory to start over",
                                         run.dir, fmt::join(changed, ", ")));
   }
-  write_file_atomic(run.config(), to_yaml(loaded.config));
+  io::write_file_atomic(run.config(), to_yaml(loaded.config));
   add_log_file(run.log_file());
 }
 
 void write_manifest(const RunPaths& run, const config::ExperimentConfig& config, const torch::Device& device,
                     const std::vector<const data::ImageDataset*>& datasets, const std::vector<std::string>& argv) {
-  Json data_json = Json::array();
+  io::Json data_json = io::Json::array();
   for (const auto* d : datasets) {
-    Json files = Json::array();
-    for (const auto& f : d->files) files.push_back(Json::object().set("path", f).set("sha256", io::sha256_file(f)));
-    data_json.push_back(Json::object().set("spec", d->spec).set("images", d->size()).set("files", files));
+    io::Json files = io::Json::array();
+    for (const auto& f : d->files) files.push_back(io::Json::object().set("path", f).set("sha256", io::sha256_file(f)));
+    data_json.push_back(io::Json::object().set("spec", d->spec).set("images", d->size()).set("files", files));
   }
-  Json args = Json::array();
+  io::Json args = io::Json::array();
   for (const auto& a : argv) args.push_back(a);
-  const auto manifest = Json::object()
+  const auto manifest = io::Json::object()
                             .set("flowood_version", FLOWOOD_VERSION_STRING)
                             .set("git_revision", FLOWOOD_GIT_REVISION)
                             .set("libtorch_version", TORCH_VERSION)
@@ -100,7 +100,7 @@ void write_manifest(const RunPaths& run, const config::ExperimentConfig& config,
                             .set("threads", static_cast<int64_t>(torch::get_num_threads()))
                             .set("command", args)
                             .set("data", data_json);
-  write_json_file(run.manifest(), manifest);
+  io::write_json_file(run.manifest(), manifest);
 }
 
 LoadedRun load_run(const std::string& dir, const torch::Device& device) {

@@ -83,7 +83,7 @@ train::TrainResult train_stage(const LoadedConfig& loaded, const RunPaths& run) 
   return result;
 }
 
-CsvTable score_stage(const LoadedRun& run, const std::string& run_dir, const std::string& spec, int64_t limit,
+io::CsvTable score_stage(const LoadedRun& run, const std::string& run_dir, const std::string& spec, int64_t limit,
                          const ood::LoglikOptions& options, const std::string& out_csv, const std::string& out_npy) {
   const auto roots = roots_of(run.config.config);
   const auto dataset = data::load_dataset(spec, roots, limit);
@@ -95,7 +95,7 @@ CsvTable score_stage(const LoadedRun& run, const std::string& run_dir, const std
     const auto l = dataset.labels.to(torch::kFloat64).contiguous();
     labels.assign(l.data_ptr<double>(), l.data_ptr<double>() + l.numel());
   }
-  auto table = make_loglik_score_table(
+  auto table = io::make_loglik_score_table(
       scores.loglik, scores.bpd, labels,
       {{"dataset", dataset.spec},
        {"score", "loglik"},
@@ -105,14 +105,14 @@ CsvTable score_stage(const LoadedRun& run, const std::string& run_dir, const std
        {"samples", std::to_string(options.samples)},
        {"seed", std::to_string(options.seed)},
        {"limit", std::to_string(limit)}});
-  write_score_csv(out_csv, table);
-  if (!out_npy.empty()) write_npy(out_npy, scores.loglik, NpyDtype::kFloat64);
+  io::write_score_csv(out_csv, table);
+  if (!out_npy.empty()) io::write_npy(out_npy, scores.loglik, io::NpyDtype::kFloat64);
   return table;
 }
 
-std::string score_summary(const CsvTable& table) {
-  const auto [ll_mean, ll_sd] = mean_sd(table.column(kScoreLoglikColumn));
-  const auto [bpd_mean, bpd_sd] = mean_sd(table.column(kScoreBpdColumn));
+std::string score_summary(const io::CsvTable& table) {
+  const auto [ll_mean, ll_sd] = mean_sd(table.column(io::kScoreLoglikColumn));
+  const auto [bpd_mean, bpd_sd] = mean_sd(table.column(io::kScoreBpdColumn));
   (void)bpd_sd;
   return fmt::format("{:<24} n={:<6} loglik {:>10.1f} ± {:<7.1f} nats   {:.4f} bits/dim",
                      table.meta.count("dataset") ? table.meta.at("dataset") : table.source, table.num_rows(), ll_mean,

@@ -24,10 +24,10 @@ inline constexpr int kExitStoppedResumable = 75;
 
 /// Scores `spec` with the run's model and writes the score CSV (+ .npy of loglik) atomically.
 /// Returns the table written.
-CsvTable score_stage(const LoadedRun& run, const std::string& run_dir, const std::string& spec, int64_t limit,
+io::CsvTable score_stage(const LoadedRun& run, const std::string& run_dir, const std::string& spec, int64_t limit,
                          const ood::LoglikOptions& options, const std::string& out_csv, const std::string& out_npy);
 
 /// "mnist:test  n=2000  loglik mean −1699.3 nats (sd 210.4)  bpd 3.127" for a score table.
-std::string score_summary(const CsvTable& table);
+std::string score_summary(const io::CsvTable& table);
 
 }  // namespace flowood::app

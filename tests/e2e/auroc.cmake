@@ -2,7 +2,7 @@
 # worked out by hand there: AUROC(ood_a) = 45/60 = 0.75, AUROC(ood_b) = 22.5/50 = 0.45.
 set(AUROC_DIR ${E2E_WORK}/auroc)
 set(AUROC_SCRIPTS ${CMAKE_CURRENT_SOURCE_DIR}/scripts)
-set(AUROC_FAIL sh ${AUROC_SCRIPTS}/auroc_expect_fail.sh)
+set(AUROC_FAIL sh ${AUROC_SCRIPTS}/expect_failure.sh)
 
 flowood_add_e2e_test(auroc.setup COMMAND sh ${AUROC_SCRIPTS}/auroc_make_scores.sh ${AUROC_DIR})
 set_tests_properties(e2e.auroc.setup PROPERTIES FIXTURES_SETUP e2e_auroc_scores)

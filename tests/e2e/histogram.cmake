@@ -2,7 +2,7 @@
 set(HIST_DIR ${E2E_WORK}/histogram)
 set(HIST_SCRIPTS ${CMAKE_CURRENT_SOURCE_DIR}/scripts)
 set(HIST_CHECK sh ${HIST_SCRIPTS}/histogram_check_png.sh ${FLOWOOD} ${HIST_DIR})
-set(HIST_FAIL sh ${HIST_SCRIPTS}/auroc_expect_fail.sh)
+set(HIST_FAIL sh ${HIST_SCRIPTS}/expect_failure.sh)
 
 flowood_add_e2e_test(histogram.setup COMMAND sh ${HIST_SCRIPTS}/histogram_make_scores.sh ${HIST_DIR})
 set_tests_properties(e2e.histogram.setup PROPERTIES FIXTURES_SETUP e2e_histogram_scores)

@@ -13,7 +13,7 @@
 
 #include "flowood/core/error.hpp"
 
-namespace flowood {
+namespace flowood::io {
 namespace {
 
 std::string errno_text(int err) { return std::strerror(err); }
@@ -104,4 +104,4 @@ void check_output_path(const std::string& path, const std::string& what) {
     throw IoError(dir.string(), "directory for " + what + " " + path + " is not writable");
 }
 
-}  // namespace flowood
+}  // namespace flowood::io

@@ -10,7 +10,7 @@
 #include "flowood/core/error.hpp"
 #include "flowood/io/atomic_file.hpp"
 
-namespace flowood {
+namespace flowood::io {
 namespace {
 
 std::string join(const std::vector<std::string>& names) {
@@ -244,4 +244,4 @@ bool score_column_higher_is_in(const CsvTable& table, const std::string& column)
   return score_higher_is_in(table);
 }
 
-}  // namespace flowood
+}  // namespace flowood::io

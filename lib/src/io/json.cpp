@@ -8,7 +8,7 @@
 #include "flowood/core/error.hpp"
 #include "flowood/io/atomic_file.hpp"
 
-namespace flowood {
+namespace flowood::io {
 namespace {
 
 void append_number(std::string& out, double value) {
@@ -490,4 +490,4 @@ void write_json_file(const std::string& path, const Json& value, int indent) {
 
 Json read_json_file(const std::string& path) { return Json::parse(read_file(path), path); }
 
-}  // namespace flowood
+}  // namespace flowood::io

@@ -7,7 +7,7 @@
 #include "flowood/core/error.hpp"
 #include "flowood/io/atomic_file.hpp"
 
-namespace flowood {
+namespace flowood::io {
 namespace {
 
 constexpr char kMagic[] = "\x93NUMPY";
@@ -268,4 +268,4 @@ NpyArray read_npy(const std::string& path) {
   return array;
 }
 
-}  // namespace flowood
+}  // namespace flowood::io

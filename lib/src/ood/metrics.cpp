@@ -7,7 +7,7 @@
 
 #include "flowood/core/error.hpp"
 
-namespace flowood {
+namespace flowood::ood {
 namespace {
 
 void check_sample(const std::vector<double>& scores, const char* what) {
@@ -138,8 +138,8 @@ OodMetrics compute_ood_metrics(const std::vector<double>& in_scores, const std::
   return m;
 }
 
-Json OodMetrics::to_json() const {
-  Json j = Json::object();
+io::Json OodMetrics::to_json() const {
+  io::Json j = io::Json::object();
   j.set("auroc", auroc)
       .set("aupr_in", aupr_in)
       .set("aupr_out", aupr_out)
@@ -152,7 +152,7 @@ Json OodMetrics::to_json() const {
   return j;
 }
 
-OodMetrics OodMetrics::from_json(const Json& json) {
+OodMetrics OodMetrics::from_json(const io::Json& json) {
   OodMetrics m;
   m.auroc = json.at("auroc").as_number();
   m.aupr_in = json.at("aupr_in").as_number();
@@ -166,4 +166,4 @@ OodMetrics OodMetrics::from_json(const Json& json) {
   return m;
 }
 
-}  // namespace flowood
+}  // namespace flowood::ood

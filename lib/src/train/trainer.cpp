@@ -49,7 +49,7 @@ void truncate_metrics(const std::string& path, int64_t step) {
     } catch (const std::exception&) {
     }
   }
-  write_file_atomic(path, kept.str());
+  io::write_file_atomic(path, kept.str());
 }
 
 }  // namespace
@@ -119,7 +119,7 @@ TrainResult train(flows::FlowModelImpl& model, const data::ImageDataset& train_s
     log().info("resuming from {} at step {}", ckpt_path, step);
     truncate_metrics(metrics_path, step);
   }
-  if (!std::filesystem::exists(metrics_path)) write_file_atomic(metrics_path, std::string(kMetricsHeader) + "\n");
+  if (!std::filesystem::exists(metrics_path)) io::write_file_atomic(metrics_path, std::string(kMetricsHeader) + "\n");
   std::ofstream metrics(metrics_path, std::ios::app);
   if (!metrics) throw IoError(metrics_path, "cannot append to the metrics log");
 

@@ -12,7 +12,7 @@
 #include "flowood/core/error.hpp"
 #include "flowood/io/atomic_file.hpp"
 
-namespace flowood {
+namespace flowood::viz {
 namespace {
 
 // Okabe–Ito colour-blind-safe palette (BGR): blue, orange, bluish green, vermillion,
@@ -343,8 +343,8 @@ cv::Mat render(const Histogram& h, const HistogramOptions& o) {
 
 }  // namespace
 
-CsvTable Histogram::to_table() const {
-  CsvTable t;
+io::CsvTable Histogram::to_table() const {
+  io::CsvTable t;
   const std::size_t n_bins = edges.empty() ? 0 : edges.size() - 1;
   t.add_column("bin_left", std::vector<double>(edges.begin(), edges.begin() + static_cast<std::ptrdiff_t>(n_bins)));
   t.add_column("bin_right", std::vector<double>(edges.begin() + 1, edges.end()));
@@ -416,7 +416,7 @@ Histogram compute_histogram(const std::vector<HistogramSeries>& series, int bins
   return h;
 }
 
-void write_histogram_csv(const std::string& path, const Histogram& histogram) { write_csv(path, histogram.to_table()); }
+void write_histogram_csv(const std::string& path, const Histogram& histogram) { io::write_csv(path, histogram.to_table()); }
 
 Histogram write_histogram_png(const std::string& path, const std::vector<HistogramSeries>& series,
                               const HistogramOptions& options) {
@@ -425,9 +425,9 @@ Histogram write_histogram_png(const std::string& path, const std::vector<Histogr
   const cv::Mat img = render(h, options);
   std::vector<unsigned char> png;
   if (!cv::imencode(".png", img, png)) throw IoError(path, "PNG encoding failed");
-  write_file_atomic(path, png.data(), png.size());
+  io::write_file_atomic(path, png.data(), png.size());
   if (!options.csv_path.empty()) write_histogram_csv(options.csv_path, h);
   return h;
 }
 
-}  // namespace flowood
+}  // namespace flowood::viz

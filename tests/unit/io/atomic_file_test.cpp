@@ -35,37 +35,37 @@ class AtomicFileTest : public ::testing::Test {
 
 TEST_F(AtomicFileTest, WritesStreamContent) {
   const std::string path = (dir_ / "a.txt").string();
-  flowood::write_file_atomic(path, [](std::ostream& out) { out << "hello\n" << 42; });
-  EXPECT_EQ(flowood::read_file(path), "hello\n42");
+  flowood::io::write_file_atomic(path, [](std::ostream& out) { out << "hello\n" << 42; });
+  EXPECT_EQ(flowood::io::read_file(path), "hello\n42");
   EXPECT_EQ(entries(), 1u);  // no temporary left behind
 }
 
 TEST_F(AtomicFileTest, WritesBinaryBlobAndReplacesExisting) {
   const std::string path = (dir_ / "b.bin").string();
-  flowood::write_file_atomic(path, std::string("old"));
+  flowood::io::write_file_atomic(path, std::string("old"));
   const char blob[] = {'\0', '\x01', '\xff', 'x'};
-  flowood::write_file_atomic(path, blob, sizeof(blob));
-  EXPECT_EQ(flowood::read_file(path), std::string(blob, sizeof(blob)));
+  flowood::io::write_file_atomic(path, blob, sizeof(blob));
+  EXPECT_EQ(flowood::io::read_file(path), std::string(blob, sizeof(blob)));
   EXPECT_EQ(entries(), 1u);
 }
 
 TEST_F(AtomicFileTest, ThrowingWriterLeavesOldFileAndNoTemporary) {
   const std::string path = (dir_ / "c.txt").string();
-  flowood::write_file_atomic(path, std::string("original"));
-  EXPECT_THROW(flowood::write_file_atomic(path,
+  flowood::io::write_file_atomic(path, std::string("original"));
+  EXPECT_THROW(flowood::io::write_file_atomic(path,
                                           [](std::ostream& out) {
                                             out << "partial";
                                             throw std::runtime_error("writer failed");
                                           }),
                std::runtime_error);
-  EXPECT_EQ(flowood::read_file(path), "original");
+  EXPECT_EQ(flowood::io::read_file(path), "original");
   EXPECT_EQ(entries(), 1u);
 }
 
 TEST_F(AtomicFileTest, MissingDirectoryThrowsIoErrorNamingPath) {
   const std::string path = (dir_ / "no_such_dir" / "x.txt").string();
   try {
-    flowood::write_file_atomic(path, std::string("data"));
+    flowood::io::write_file_atomic(path, std::string("data"));
     FAIL() << "expected IoError";
   } catch (const flowood::IoError& e) {
     EXPECT_EQ(e.path(), path);
@@ -77,7 +77,7 @@ TEST_F(AtomicFileTest, MissingDirectoryThrowsIoErrorNamingPath) {
 TEST_F(AtomicFileTest, TargetIsADirectoryThrowsAndCleansUp) {
   const fs::path target = dir_ / "sub";
   fs::create_directories(target);
-  EXPECT_THROW(flowood::write_file_atomic(target.string(), std::string("data")), flowood::IoError);
+  EXPECT_THROW(flowood::io::write_file_atomic(target.string(), std::string("data")), flowood::IoError);
   EXPECT_EQ(entries(), 1u);  // only "sub"
   EXPECT_TRUE(fs::is_directory(target));
 }
@@ -85,7 +85,7 @@ TEST_F(AtomicFileTest, TargetIsADirectoryThrowsAndCleansUp) {
 TEST_F(AtomicFileTest, ReadMissingFileThrowsIoError) {
   const std::string path = (dir_ / "missing.txt").string();
   try {
-    flowood::read_file(path);
+    flowood::io::read_file(path);
     FAIL() << "expected IoError";
   } catch (const flowood::IoError& e) {
     EXPECT_EQ(e.path(), path);

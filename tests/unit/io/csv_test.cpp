@@ -30,9 +30,9 @@ class CsvTest : public ::testing::Test {
   fs::path dir_;
 };
 
-flowood::CsvTable loglik_table() {
+flowood::io::CsvTable loglik_table() {
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  return flowood::make_loglik_score_table({-2301.5, -2250.25, 0.1 + 0.2}, {2.11, 2.07, 1.0 / 3.0}, {7, nan, 0},
+  return flowood::io::make_loglik_score_table({-2301.5, -2250.25, 0.1 + 0.2}, {2.11, 2.07, 1.0 / 3.0}, {7, nan, 0},
                                           {{"dataset", "mnist:test"},
                                            {"score", "loglik"},
                                            {"higher_is_in", "true"},
@@ -41,8 +41,8 @@ flowood::CsvTable loglik_table() {
 
 TEST_F(CsvTest, WritesScoreFileInTheDecidedFormat) {
   const std::string path = file("scores.csv");
-  flowood::write_score_csv(path, loglik_table());
-  EXPECT_EQ(flowood::read_file(path),
+  flowood::io::write_score_csv(path, loglik_table());
+  EXPECT_EQ(flowood::io::read_file(path),
             "# dataset=mnist:test\n"
             "# higher_is_in=true\n"
             "# model=runs/fashion\n"
@@ -56,8 +56,8 @@ TEST_F(CsvTest, WritesScoreFileInTheDecidedFormat) {
 TEST_F(CsvTest, RoundTripsValuesExactly) {
   const std::string path = file("scores.csv");
   const auto written = loglik_table();
-  flowood::write_score_csv(path, written);
-  const auto read = flowood::read_score_csv(path);
+  flowood::io::write_score_csv(path, written);
+  const auto read = flowood::io::read_score_csv(path);
   EXPECT_EQ(read.source, path);
   EXPECT_EQ(read.meta, written.meta);
   EXPECT_EQ(read.columns, written.columns);
@@ -66,20 +66,20 @@ TEST_F(CsvTest, RoundTripsValuesExactly) {
   EXPECT_EQ(read.column("bpd"), written.column("bpd"));
   EXPECT_EQ(read.column("label")[0], 7.0);
   EXPECT_TRUE(std::isnan(read.column("label")[1]));
-  EXPECT_TRUE(flowood::score_higher_is_in(read));
+  EXPECT_TRUE(flowood::io::score_higher_is_in(read));
 }
 
 TEST_F(CsvTest, InfinitiesRoundTrip) {
-  flowood::CsvTable t;
+  flowood::io::CsvTable t;
   t.add_column("x", {-std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity(), 1e300});
-  flowood::write_csv(file("inf.csv"), t);
-  EXPECT_EQ(flowood::read_csv(file("inf.csv")).column("x"), t.column("x"));
+  flowood::io::write_csv(file("inf.csv"), t);
+  EXPECT_EQ(flowood::io::read_csv(file("inf.csv")).column("x"), t.column("x"));
 }
 
 TEST_F(CsvTest, MissingColumnNamesFileAndListsAvailable) {
   const std::string path = file("scores.csv");
-  flowood::write_score_csv(path, loglik_table());
-  const auto table = flowood::read_csv(path);
+  flowood::io::write_score_csv(path, loglik_table());
+  const auto table = flowood::io::read_csv(path);
   try {
     table.column("llk");
     FAIL() << "expected IoError";
@@ -95,7 +95,7 @@ TEST_F(CsvTest, NonNumericCellNamesFileLineAndColumn) {
   const std::string path = file("bad.csv");
   write_text(path, "# score=loglik\nindex,loglik\n0,-1.5\n1,abc\n");
   try {
-    flowood::read_csv(path);
+    flowood::io::read_csv(path);
     FAIL() << "expected IoError";
   } catch (const flowood::IoError& e) {
     const std::string msg = e.what();
@@ -109,7 +109,7 @@ TEST_F(CsvTest, RaggedRowNamesLine) {
   const std::string path = file("ragged.csv");
   write_text(path, "a,b\n1,2\n3\n");
   try {
-    flowood::read_csv(path);
+    flowood::io::read_csv(path);
     FAIL();
   } catch (const flowood::IoError& e) {
     EXPECT_NE(std::string(e.what()).find(path + ":3:"), std::string::npos) << e.what();
@@ -119,7 +119,7 @@ TEST_F(CsvTest, RaggedRowNamesLine) {
 TEST_F(CsvTest, ToleratesCrlfBlankLinesAndFreeComments) {
   const std::string path = file("win.csv");
   write_text(path, "# written by hand\r\n# score=loglik\r\n\r\na, b\r\n1, +2\r\n\r\n3,NA\r\n");
-  const auto t = flowood::read_csv(path);
+  const auto t = flowood::io::read_csv(path);
   EXPECT_EQ(t.meta.size(), 1u);
   EXPECT_EQ(t.meta_at("score"), "loglik");
   EXPECT_EQ(t.column("a"), (std::vector<double>{1, 3}));
@@ -130,27 +130,27 @@ TEST_F(CsvTest, ToleratesCrlfBlankLinesAndFreeComments) {
 TEST_F(CsvTest, ScoreFileMetadataIsChecked) {
   auto t = loglik_table();
   t.meta.erase("model");
-  EXPECT_THROW(flowood::write_score_csv(file("s.csv"), t), flowood::IoError);
+  EXPECT_THROW(flowood::io::write_score_csv(file("s.csv"), t), flowood::IoError);
   t = loglik_table();
   t.meta["higher_is_in"] = "yes";
-  EXPECT_THROW(flowood::write_score_csv(file("s.csv"), t), flowood::IoError);
+  EXPECT_THROW(flowood::io::write_score_csv(file("s.csv"), t), flowood::IoError);
   write_text(file("nometa.csv"), "index,loglik\n0,1\n");
-  EXPECT_THROW(flowood::read_score_csv(file("nometa.csv")), flowood::IoError);
+  EXPECT_THROW(flowood::io::read_score_csv(file("nometa.csv")), flowood::IoError);
   EXPECT_FALSE(fs::exists(file("s.csv")));
 }
 
 TEST_F(CsvTest, TableValidation) {
-  flowood::CsvTable t;
+  flowood::io::CsvTable t;
   t.add_column("a", {1, 2});
   EXPECT_THROW(t.add_column("b", {1}), flowood::ConfigError);
   EXPECT_THROW(t.add_column("a", {1, 2}), flowood::ConfigError);
   EXPECT_THROW(t.add_column("c,d", {1, 2}), flowood::ConfigError);
-  EXPECT_THROW(flowood::make_loglik_score_table({1, 2}, {1}, {}, {}), flowood::ConfigError);
+  EXPECT_THROW(flowood::io::make_loglik_score_table({1, 2}, {1}, {}, {}), flowood::ConfigError);
   t.meta["bad=key"] = "v";
-  EXPECT_THROW(flowood::write_csv(file("t.csv"), t), flowood::IoError);
-  EXPECT_THROW(flowood::read_csv(file("missing.csv")), flowood::IoError);
+  EXPECT_THROW(flowood::io::write_csv(file("t.csv"), t), flowood::IoError);
+  EXPECT_THROW(flowood::io::read_csv(file("missing.csv")), flowood::IoError);
   write_text(file("empty.csv"), "# only=comments\n");
-  EXPECT_THROW(flowood::read_csv(file("empty.csv")), flowood::IoError);
+  EXPECT_THROW(flowood::io::read_csv(file("empty.csv")), flowood::IoError);
 }
 
 }  // namespace

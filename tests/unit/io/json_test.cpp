@@ -12,7 +12,7 @@
 
 namespace {
 
-using flowood::Json;
+using flowood::io::Json;
 
 TEST(JsonTest, DumpsScalars) {
   EXPECT_EQ(Json().dump(), "null");
@@ -120,10 +120,10 @@ TEST(JsonTest, FileRoundTrip) {
   const auto path = (std::filesystem::temp_directory_path() / ("flowood_json_" + std::to_string(::getpid()) + ".json")).string();
   Json j = Json::object();
   j.set("x", 1.25).set("y", Json::array(std::vector<double>{1, 2, 3}));
-  flowood::write_json_file(path, j);
-  EXPECT_EQ(flowood::read_json_file(path), j);
+  flowood::io::write_json_file(path, j);
+  EXPECT_EQ(flowood::io::read_json_file(path), j);
   std::filesystem::remove(path);
-  EXPECT_THROW(flowood::read_json_file(path), flowood::IoError);
+  EXPECT_THROW(flowood::io::read_json_file(path), flowood::IoError);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include "flowood/core/error.hpp"
+#include "temp_dir.hpp"
 #include "flowood/io/atomic_file.hpp"
 
 namespace fs = std::filesystem;
@@ -17,21 +18,14 @@ namespace {
 
 class NpyTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("flowood_npy_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string file(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
+  std::string file(const std::string& name) const { return dir_.file(name); }
+  flowood::testing::TempDir dir_{"npy"};
 };
 
 TEST_F(NpyTest, HeaderBytesMatchNumpyExactly) {
   const std::string path = file("a.npy");
-  flowood::write_npy(path, {1.0, 2.0, 3.0}, flowood::NpyDtype::kFloat32);
-  const std::string bytes = flowood::read_file(path);
+  flowood::io::write_npy(path, {1.0, 2.0, 3.0}, flowood::io::NpyDtype::kFloat32);
+  const std::string bytes = flowood::io::read_file(path);
   ASSERT_EQ(bytes.size(), 128u + 12u);
   EXPECT_EQ(bytes.substr(0, 8), std::string("\x93NUMPY\x01\x00", 8));
   EXPECT_EQ(static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8), 118);
@@ -46,71 +40,71 @@ TEST_F(NpyTest, HeaderBytesMatchNumpyExactly) {
 
 TEST_F(NpyTest, HeaderShapesAndAlignment) {
   for (const auto& shape : std::vector<std::vector<std::int64_t>>{{}, {0}, {3}, {2, 3}, {10000, 3072}, {1, 2, 3, 4}}) {
-    const std::string h = flowood::npy_header(flowood::NpyDtype::kFloat64, shape);
+    const std::string h = flowood::io::npy_header(flowood::io::NpyDtype::kFloat64, shape);
     EXPECT_EQ(h.size() % 64, 0u);
     EXPECT_EQ(h.back(), '\n');
   }
-  EXPECT_NE(flowood::npy_header(flowood::NpyDtype::kInt64, {2, 3}).find("{'descr': '<i8', 'fortran_order': False, 'shape': (2, 3), }"),
+  EXPECT_NE(flowood::io::npy_header(flowood::io::NpyDtype::kInt64, {2, 3}).find("{'descr': '<i8', 'fortran_order': False, 'shape': (2, 3), }"),
             std::string::npos);
-  EXPECT_NE(flowood::npy_header(flowood::NpyDtype::kFloat64, {}).find("'shape': (), }"), std::string::npos);
+  EXPECT_NE(flowood::io::npy_header(flowood::io::NpyDtype::kFloat64, {}).find("'shape': (), }"), std::string::npos);
 }
 
 TEST_F(NpyTest, VectorRoundTripAllDtypes) {
   const std::vector<double> v = {-2301.123456789, 0.0, 1e-7, 42.0, -3.0, 7.0};
-  for (const auto dtype : {flowood::NpyDtype::kFloat32, flowood::NpyDtype::kFloat64, flowood::NpyDtype::kInt64}) {
-    const std::string path = file(std::string("v") + flowood::npy_descr(dtype) + ".npy");
-    flowood::write_npy(path, v, dtype, {2, 3});
-    const auto a = flowood::read_npy(path);
+  for (const auto dtype : {flowood::io::NpyDtype::kFloat32, flowood::io::NpyDtype::kFloat64, flowood::io::NpyDtype::kInt64}) {
+    const std::string path = file(std::string("v") + flowood::io::npy_descr(dtype) + ".npy");
+    flowood::io::write_npy(path, v, dtype, {2, 3});
+    const auto a = flowood::io::read_npy(path);
     EXPECT_EQ(a.dtype, dtype);
     EXPECT_EQ(a.shape, (std::vector<std::int64_t>{2, 3}));
     const auto back = a.to_doubles();
     ASSERT_EQ(back.size(), v.size());
     for (std::size_t i = 0; i < v.size(); ++i) {
-      const double expected = dtype == flowood::NpyDtype::kFloat32 ? static_cast<double>(static_cast<float>(v[i]))
-                              : dtype == flowood::NpyDtype::kInt64 ? std::trunc(v[i])
+      const double expected = dtype == flowood::io::NpyDtype::kFloat32 ? static_cast<double>(static_cast<float>(v[i]))
+                              : dtype == flowood::io::NpyDtype::kInt64 ? std::trunc(v[i])
                                                                    : v[i];
-      EXPECT_EQ(back[i], expected) << flowood::npy_descr(dtype) << " " << i;
+      EXPECT_EQ(back[i], expected) << flowood::io::npy_descr(dtype) << " " << i;
     }
   }
 }
 
 TEST_F(NpyTest, TensorRoundTrip) {
   const auto f = torch::randn({4, 5});
-  flowood::write_npy(file("f.npy"), f);
-  EXPECT_TRUE(torch::equal(flowood::read_npy(file("f.npy")).to_tensor(), f));
+  flowood::io::write_npy(file("f.npy"), f);
+  EXPECT_TRUE(torch::equal(flowood::io::read_npy(file("f.npy")).to_tensor(), f));
 
   const auto d = torch::randn({7}, torch::kFloat64);
-  flowood::write_npy(file("d.npy"), d);
-  const auto dt = flowood::read_npy(file("d.npy")).to_tensor();
+  flowood::io::write_npy(file("d.npy"), d);
+  const auto dt = flowood::io::read_npy(file("d.npy")).to_tensor();
   EXPECT_EQ(dt.scalar_type(), torch::kFloat64);
   EXPECT_TRUE(torch::equal(dt, d));
 
   const auto l = torch::arange(6, torch::kInt64).reshape({3, 2}).t();  // non-contiguous
-  flowood::write_npy(file("l.npy"), l);
-  const auto lt = flowood::read_npy(file("l.npy")).to_tensor();
+  flowood::io::write_npy(file("l.npy"), l);
+  const auto lt = flowood::io::read_npy(file("l.npy")).to_tensor();
   EXPECT_EQ(lt.sizes(), l.sizes());
   EXPECT_TRUE(torch::equal(lt, l));
 
   const auto u8 = torch::tensor({1, 2, 255}, torch::kUInt8);
-  flowood::write_npy(file("u.npy"), u8);
-  EXPECT_EQ(flowood::read_npy(file("u.npy")).to_doubles(), (std::vector<double>{1, 2, 255}));
+  flowood::io::write_npy(file("u.npy"), u8);
+  EXPECT_EQ(flowood::io::read_npy(file("u.npy")).to_doubles(), (std::vector<double>{1, 2, 255}));
 }
 
 TEST_F(NpyTest, BadInputsThrow) {
-  EXPECT_THROW(flowood::write_npy(file("x.npy"), {1, 2, 3}, flowood::NpyDtype::kFloat64, {2, 2}), flowood::ConfigError);
-  EXPECT_THROW(flowood::write_npy(file("x.npy"), {std::nan("")}, flowood::NpyDtype::kInt64), flowood::ConfigError);
-  EXPECT_THROW(flowood::write_npy(file("x.npy"), torch::zeros({2}, torch::kComplexFloat)), flowood::ConfigError);
+  EXPECT_THROW(flowood::io::write_npy(file("x.npy"), {1, 2, 3}, flowood::io::NpyDtype::kFloat64, {2, 2}), flowood::ConfigError);
+  EXPECT_THROW(flowood::io::write_npy(file("x.npy"), {std::nan("")}, flowood::io::NpyDtype::kInt64), flowood::ConfigError);
+  EXPECT_THROW(flowood::io::write_npy(file("x.npy"), torch::zeros({2}, torch::kComplexFloat)), flowood::ConfigError);
   EXPECT_FALSE(fs::exists(file("x.npy")));
-  EXPECT_THROW(flowood::write_npy(file("nodir/x.npy"), {1.0}), flowood::IoError);
+  EXPECT_THROW(flowood::io::write_npy(file("nodir/x.npy"), {1.0}), flowood::IoError);
 
   std::ofstream(file("junk.npy")) << "not numpy at all";
-  EXPECT_THROW(flowood::read_npy(file("junk.npy")), flowood::IoError);
+  EXPECT_THROW(flowood::io::read_npy(file("junk.npy")), flowood::IoError);
 
-  flowood::write_npy(file("t.npy"), {1.0, 2.0, 3.0});
-  std::string bytes = flowood::read_file(file("t.npy"));
-  flowood::write_file_atomic(file("trunc.npy"), bytes.substr(0, bytes.size() - 4));
+  flowood::io::write_npy(file("t.npy"), {1.0, 2.0, 3.0});
+  std::string bytes = flowood::io::read_file(file("t.npy"));
+  flowood::io::write_file_atomic(file("trunc.npy"), bytes.substr(0, bytes.size() - 4));
   try {
-    flowood::read_npy(file("trunc.npy"));
+    flowood::io::read_npy(file("trunc.npy"));
     FAIL();
   } catch (const flowood::IoError& e) {
     EXPECT_EQ(e.path(), file("trunc.npy"));
@@ -118,8 +112,8 @@ TEST_F(NpyTest, BadInputsThrow) {
   }
   std::string big_endian = bytes;
   big_endian.replace(big_endian.find("<f8"), 3, ">f8");
-  flowood::write_file_atomic(file("be.npy"), big_endian);
-  EXPECT_THROW(flowood::read_npy(file("be.npy")), flowood::IoError);
+  flowood::io::write_file_atomic(file("be.npy"), big_endian);
+  EXPECT_THROW(flowood::io::read_npy(file("be.npy")), flowood::IoError);
 }
 
 }  // namespace

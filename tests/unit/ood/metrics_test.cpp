@@ -12,8 +12,8 @@
 
 namespace {
 
-using flowood::compute_ood_metrics;
-using flowood::OodMetrics;
+using flowood::ood::compute_ood_metrics;
+using flowood::ood::OodMetrics;
 
 // ---- Brute-force references (O(n²) / per-threshold), written straight from the definitions. ----
 
@@ -154,8 +154,8 @@ TEST(OodMetricsTest, Fpr95ThresholdIsExactAtTheBoundary) {
   std::vector<double> in;
   for (int i = 1; i <= 20; ++i) in.push_back(i);
   EXPECT_DOUBLE_EQ(compute_ood_metrics(in, {1.5, 1.5, 2.0, 30.0}).fpr95_in_positive, 0.5);
-  EXPECT_DOUBLE_EQ(flowood::fpr_at_tpr(in, {1.5, 1.5, 2.0, 30.0}, 0.95), 0.5);
-  EXPECT_DOUBLE_EQ(flowood::fpr_at_tpr(in, {1.5, 1.5, 2.0, 30.0}, 1.0), 1.0);
+  EXPECT_DOUBLE_EQ(flowood::ood::fpr_at_tpr(in, {1.5, 1.5, 2.0, 30.0}, 0.95), 0.5);
+  EXPECT_DOUBLE_EQ(flowood::ood::fpr_at_tpr(in, {1.5, 1.5, 2.0, 30.0}, 1.0), 1.0);
 }
 
 TEST(OodMetricsTest, MatchesBruteForceOnRandomTiedData) {
@@ -171,9 +171,9 @@ TEST(OodMetricsTest, MatchesBruteForceOnRandomTiedData) {
     EXPECT_NEAR(m.aupr_out, brute_ap(neg_of(out), neg_of(in)), 1e-12);
     EXPECT_NEAR(m.fpr95_in_positive, brute_fpr95(in, out), 1e-12);
     EXPECT_NEAR(m.fpr95_ood_positive, brute_fpr95(neg_of(out), neg_of(in)), 1e-12);
-    EXPECT_NEAR(flowood::auroc(in, out), m.auroc, 1e-15);
-    EXPECT_NEAR(flowood::average_precision(in, out), m.aupr_in, 1e-15);
-    EXPECT_NEAR(flowood::detection_error(in, out), m.detection_error, 1e-15);
+    EXPECT_NEAR(flowood::ood::auroc(in, out), m.auroc, 1e-15);
+    EXPECT_NEAR(flowood::ood::average_precision(in, out), m.aupr_in, 1e-15);
+    EXPECT_NEAR(flowood::ood::detection_error(in, out), m.detection_error, 1e-15);
   }
 }
 
@@ -196,7 +196,7 @@ TEST(OodMetricsTest, InfinitiesAreAllowed) {
 }
 
 TEST(OodMetricsTest, RocCurvePoints) {
-  const auto roc = flowood::roc_curve({1, 2, 3}, {2, 0});
+  const auto roc = flowood::ood::roc_curve({1, 2, 3}, {2, 0});
   ASSERT_EQ(roc.size(), 5u);
   EXPECT_TRUE(std::isinf(roc[0].threshold));
   EXPECT_DOUBLE_EQ(roc[2].threshold, 2.0);
@@ -224,23 +224,23 @@ TEST(OodMetricsTest, NanAndEmptyInputsAreDataErrors) {
   }
   EXPECT_THROW(compute_ood_metrics({}, {1}), flowood::DataError);
   EXPECT_THROW(compute_ood_metrics({1}, {}), flowood::DataError);
-  EXPECT_THROW(flowood::fpr_at_tpr({1}, {0}, 0.0), flowood::ConfigError);
+  EXPECT_THROW(flowood::ood::fpr_at_tpr({1}, {0}, 0.0), flowood::ConfigError);
 }
 
 TEST(OodMetricsTest, JsonRoundTrip) {
   const OodMetrics m = compute_ood_metrics({1, 2, 3}, {2, 0});
-  const flowood::Json j = m.to_json();
+  const flowood::io::Json j = m.to_json();
   EXPECT_EQ(j.keys(), (std::vector<std::string>{"auroc", "aupr_in", "aupr_out", "fpr95_in_positive",
                                                 "fpr95_ood_positive", "detection_error", "n_in", "n_out",
                                                 "higher_is_in"}));
   EXPECT_EQ(j.at("n_in").dump(), "3");
-  const OodMetrics back = OodMetrics::from_json(flowood::Json::parse(j.dump(2)));
+  const OodMetrics back = OodMetrics::from_json(flowood::io::Json::parse(j.dump(2)));
   EXPECT_EQ(back.auroc, m.auroc);
   EXPECT_EQ(back.aupr_in, m.aupr_in);
   EXPECT_EQ(back.fpr95_ood_positive, m.fpr95_ood_positive);
   EXPECT_EQ(back.n_out, 2);
   EXPECT_TRUE(back.higher_is_in);
-  EXPECT_THROW(OodMetrics::from_json(flowood::Json::parse("{\"auroc\": 0.5}")), flowood::DataError);
+  EXPECT_THROW(OodMetrics::from_json(flowood::io::Json::parse("{\"auroc\": 0.5}")), flowood::DataError);
 }
 
 }  // namespace

@@ -9,10 +9,12 @@
 #include "flowood/flows/realnvp.hpp"
 #include "flowood/train/checkpoint.hpp"
 #include "flowood/train/trainer.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 namespace fl = flowood::flows;
 namespace tr = flowood::train;
+using flowood::testing::TempDir;
 
 namespace {
 
@@ -43,14 +45,6 @@ flowood::config::ExperimentConfig tiny_config() {
   return c;
 }
 
-struct TempDir {
-  fs::path path;
-  TempDir() : path(fs::temp_directory_path() / ("flowood_train_" + std::to_string(::getpid()) + "_" +
-                                                 std::to_string(reinterpret_cast<uintptr_t>(this)))) {
-    fs::remove_all(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 fl::FlowModel fresh_model(const flowood::config::ExperimentConfig& c) {
   torch::manual_seed(static_cast<uint64_t>(c.seed));
@@ -70,18 +64,18 @@ TEST(Trainer, ResumeGivesBitIdenticalParameters) {
   const auto train = synthetic(40, 1), test = synthetic(16, 2);
   auto c = tiny_config();
   c.train.max_steps = 8;  // 40 images / batch 8 = 5 steps per epoch: resume crosses an epoch
-  TempDir straight, resumed;
+  TempDir straight("train_a"), resumed("train_b");
 
   auto a = fresh_model(c);
-  const auto ra = run(a, c, straight.path.string(), train, test);
+  const auto ra = run(a, c, straight.path().string(), train, test);
   EXPECT_EQ(ra.steps, 8);
 
   auto c3 = c;
   c3.train.max_steps = 3;
   auto b = fresh_model(c3);
-  EXPECT_EQ(run(b, c3, resumed.path.string(), train, test).steps, 3);
+  EXPECT_EQ(run(b, c3, resumed.path().string(), train, test).steps, 3);
   auto b2 = fresh_model(c);  // a new process would rebuild the model from scratch
-  const auto rb = run(b2, c, resumed.path.string(), train, test);
+  const auto rb = run(b2, c, resumed.path().string(), train, test);
   EXPECT_EQ(rb.resumed_from, 3);
   EXPECT_EQ(rb.steps, 8);
 
@@ -96,24 +90,24 @@ TEST(Trainer, FinishedRunIsNotTrainedAgain) {
   const auto train = synthetic(16, 1), test = synthetic(8, 2);
   auto c = tiny_config();
   c.train.max_steps = 2;
-  TempDir dir;
+  TempDir dir("train");
   auto m = fresh_model(c);
-  run(m, c, dir.path.string(), train, test);
+  run(m, c, dir.path().string(), train, test);
   auto m2 = fresh_model(c);
-  const auto r = run(m2, c, dir.path.string(), train, test);
+  const auto r = run(m2, c, dir.path().string(), train, test);
   EXPECT_EQ(r.resumed_from, 2);
   EXPECT_EQ(r.steps, 2);
-  EXPECT_TRUE(fs::exists(dir.path / "metrics.csv"));
+  EXPECT_TRUE(fs::exists(dir.path() / "metrics.csv"));
 }
 
 TEST(Trainer, TrainingLowersTheLoss) {
   const auto train = synthetic(64, 1), test = synthetic(32, 2);
   auto c = tiny_config();
   c.train.epochs = 4;
-  TempDir dir;
+  TempDir dir("train");
   auto m = fresh_model(c);
   const double before = tr::evaluate_bpd(*m, test, 0, 32, 0);
-  const auto r = run(m, c, dir.path.string(), train, test);
+  const auto r = run(m, c, dir.path().string(), train, test);
   ASSERT_TRUE(r.test_bpd.has_value());
   EXPECT_LT(*r.test_bpd, before - 0.1) << "before " << before << " after " << *r.test_bpd;
 }
@@ -134,9 +128,8 @@ TEST(Trainer, WeightDecayOnlyOnWeightNormGains) {
 TEST(Checkpoint, RoundTripsModelAndRejectsMismatch) {
   auto c = tiny_config();
   auto m = fresh_model(c);
-  TempDir dir;
-  fs::create_directories(dir.path);
-  const auto path = (dir.path / "c.pt").string();
+  TempDir dir("train");
+  const auto path = (dir.path() / "c.pt").string();
   tr::save_checkpoint(path, *m, nullptr, {7, "cfg"});
   EXPECT_FALSE(fs::exists(path + ".tmp." + std::to_string(::getpid())));
   auto c2 = c;
@@ -151,7 +144,7 @@ TEST(Checkpoint, RoundTripsModelAndRejectsMismatch) {
   c3.model.mid_channels = 8;
   auto wrong = fresh_model(c3);
   EXPECT_THROW(tr::load_checkpoint(path, *wrong, nullptr, torch::kCPU), flowood::IoError);
-  EXPECT_THROW(tr::load_checkpoint((dir.path / "missing.pt").string(), *wrong, nullptr, torch::kCPU), flowood::IoError);
+  EXPECT_THROW(tr::load_checkpoint((dir.path() / "missing.pt").string(), *wrong, nullptr, torch::kCPU), flowood::IoError);
 }
 
 }  // namespace

@@ -8,7 +8,7 @@
 #include <ostream>
 #include <string>
 
-namespace flowood {
+namespace flowood::io {
 
 /// Writes `path` atomically with the bytes `writer` puts into the stream (opened in binary mode).
 /// An exception thrown by `writer` removes the temporary and propagates unchanged.
@@ -28,4 +28,4 @@ std::string read_file(const std::string& path);
 /// message (e.g. "--out"). Throws IoError.
 void check_output_path(const std::string& path, const std::string& what);
 
-}  // namespace flowood
+}  // namespace flowood::io

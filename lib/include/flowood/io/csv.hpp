@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-namespace flowood {
+namespace flowood::io {
 
 /// A column-major numeric table plus its metadata.
 struct CsvTable {
@@ -86,4 +86,4 @@ bool score_higher_is_in(const CsvTable& table);
 /// lower-is, whatever the file says; any other column follows the file's higher_is_in metadata.
 bool score_column_higher_is_in(const CsvTable& table, const std::string& column);
 
-}  // namespace flowood
+}  // namespace flowood::io

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-namespace flowood {
+namespace flowood::io {
 
 /// A JSON value (null, bool, integer, number, string, array or object).
 class Json {
@@ -125,4 +125,4 @@ void write_json_file(const std::string& path, const Json& value, int indent = 2)
 /// Reads and parses a JSON file; IoError names the path (and line/column on syntax errors).
 Json read_json_file(const std::string& path);
 
-}  // namespace flowood
+}  // namespace flowood::io

@@ -9,7 +9,7 @@
 
 #include <torch/types.h>
 
-namespace flowood {
+namespace flowood::io {
 
 /// Element type of an .npy array.
 enum class NpyDtype { kFloat32, kFloat64, kInt64 };
@@ -55,4 +55,4 @@ void write_npy(const std::string& path, const torch::Tensor& tensor);
 /// naming the problem when the file is not such an array or is truncated.
 NpyArray read_npy(const std::string& path);
 
-}  // namespace flowood
+}  // namespace flowood::io

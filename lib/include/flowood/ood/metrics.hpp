@@ -13,7 +13,7 @@
 
 #include "flowood/io/json.hpp"
 
-namespace flowood {
+namespace flowood::ood {
 
 /// One ROC point: examples with score >= threshold are called positive.
 struct RocPoint {
@@ -67,9 +67,9 @@ struct OodMetrics {
   /// {"auroc": ..., "aupr_in": ..., "aupr_out": ..., "fpr95_in_positive": ...,
   ///  "fpr95_ood_positive": ..., "detection_error": ..., "n_in": ..., "n_out": ...,
   ///  "higher_is_in": ...}
-  Json to_json() const;
+  io::Json to_json() const;
   /// Reads the object written by to_json. DataError naming a missing key.
-  static OodMetrics from_json(const Json& json);
+  static OodMetrics from_json(const io::Json& json);
 };
 
 /// Computes every metric. `in_scores` / `out_scores`: one score per example; higher_is_in says
@@ -78,4 +78,4 @@ struct OodMetrics {
 OodMetrics compute_ood_metrics(const std::vector<double>& in_scores, const std::vector<double>& out_scores,
                                bool higher_is_in = true);
 
-}  // namespace flowood
+}  // namespace flowood::ood

@@ -7,7 +7,7 @@
 
 #include "flowood/io/csv.hpp"
 
-namespace flowood {
+namespace flowood::viz {
 
 /// One sample to plot: a legend label (e.g. "mnist:test") and its values (e.g. log-likelihoods).
 struct HistogramSeries {
@@ -55,7 +55,7 @@ struct Histogram {
 
   /// The table written as CSV: bin_left, bin_right, count[<label>]…, density[<label>]…, with
   /// metadata n_kept[<label>], n_dropped[<label>].
-  CsvTable to_table() const;
+  io::CsvTable to_table() const;
 };
 
 /// Drops the lowest fraction of each series and bins the rest over their common range.
@@ -74,4 +74,4 @@ void write_histogram_csv(const std::string& path, const Histogram& histogram);
 Histogram write_histogram_png(const std::string& path, const std::vector<HistogramSeries>& series,
                               const HistogramOptions& options = {});
 
-}  // namespace flowood
+}  // namespace flowood::viz

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Usage: auroc_expect_fail.sh [--absent FILE]... TEXT... -- COMMAND [ARG]...
+# Usage: expect_failure.sh [--absent FILE]... TEXT... -- COMMAND [ARG]...
 # Passes when COMMAND exits non-zero, its stderr contains every TEXT (fixed strings) and no
 # --absent FILE exists afterwards (no partial outputs).
 set -u
