@@ -52,21 +52,15 @@ FlowResult MultiScaleFlowImpl::forward(const torch::Tensor& x) {
 
 torch::Tensor MultiScaleFlowImpl::inverse(const torch::Tensor& z) {
   const auto n = z.size(0);
-  // Sizes of the factored-out blocks, in order, then the final block.
-  std::vector<std::pair<Shape, int64_t>> blocks;  // (shape of the set-aside block, step index)
-  for (size_t i = 0; i < steps_.size(); ++i) {
-    if (steps_[i].layer) continue;
-    Shape aside = shapes_[i];
-    aside[0] -= steps_[i].keep;
-    blocks.emplace_back(aside, static_cast<int64_t>(i));
-  }
+  // The set-aside blocks lie first in z, in order of factoring out; the final block last.
   int64_t offset = 0;
   std::vector<torch::Tensor> aside;
-  for (const auto& [shape, idx] : blocks) {
-    (void)idx;
-    const auto size = numel(shape);
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    if (steps_[i].layer) continue;
     Shape full{n};
-    full.insert(full.end(), shape.begin(), shape.end());
+    full.insert(full.end(), shapes_[i].begin(), shapes_[i].end());
+    full[1] -= steps_[i].keep;
+    const auto size = numel(Shape(full.begin() + 1, full.end()));
     aside.push_back(z.narrow(1, offset, size).reshape(full));
     offset += size;
   }
