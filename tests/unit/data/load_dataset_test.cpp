@@ -185,7 +185,7 @@ TEST(LoadRealData, FashionMnistTest) {
 TEST(LoadRealData, MnistTestFromSharedRoot) {
   const fs::path root = fs::path(FLOWOOD_SOURCE_DIR) / ".." / "shared" / "data";
   const fs::path file = root / "mnist" / "t10k-images-idx3-ubyte.gz";
-  if (!fs::exists(file)) GTEST_SKIP() << "missing " << file.string();
+  if (!fs::exists(file)) GTEST_SKIP() << "missing " << file.string() << " (the offline MNIST mirror beside the checkout; elsewhere scripts/fetch_data.sh mnist)";
   const ImageDataset ds = load_dataset("mnist:test", DataRoots{{root.string()}});
   EXPECT_EQ(ds.size(), 10000);
   EXPECT_EQ(ds.image_shape(), (std::vector<int64_t>{1, 28, 28}));
