@@ -6,7 +6,7 @@
 
 #include "commands.hpp"
 #include "config_yaml.hpp"
-#include "flowood/flows/realnvp.hpp"
+#include "flowood/flows/factory.hpp"
 
 namespace flowood::app {
 namespace {

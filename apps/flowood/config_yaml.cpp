@@ -12,6 +12,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "flowood/core/error.hpp"
+#include "flowood/core/log.hpp"
 
 namespace flowood::app {
 namespace {
@@ -203,7 +204,8 @@ LoadedConfig load_config(const std::string& path, const std::vector<std::string>
   }
   if (reader.problems.empty()) {
     for (const auto& p : config::validate(out.config)) {
-      auto it = reader.lines.find(p.key);
+      // "model.masks[3]" is on the line of "model.masks".
+      auto it = reader.lines.find(p.key.substr(0, p.key.find('[')));
       std::string where;
       if (it == reader.lines.end())
         where = path.empty() ? "(defaults)" : path;
@@ -211,11 +213,16 @@ LoadedConfig load_config(const std::string& path, const std::vector<std::string>
         where = "--set";
       else
         where = reader.where(it->second);
-      reader.problems.push_back(fmt::format("{}: {} {}", where, p.key, p.message));
+      const auto line = fmt::format("{}: {} {}", where, p.key, p.message);
+      if (p.warning)
+        out.warnings.push_back(line);
+      else
+        reader.problems.push_back(line);
     }
   }
   if (!reader.problems.empty()) throw ConfigError("", fmt::format("{}", fmt::join(reader.problems, "\n")));
   out.key_lines = reader.lines;
+  for (const auto& w : out.warnings) log().warn("{}", w);
   return out;
 }
 

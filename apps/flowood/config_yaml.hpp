@@ -13,6 +13,7 @@ struct LoadedConfig {
   config::ExperimentConfig config;
   std::string source;                    ///< file path ("" for defaults only)
   std::map<std::string, int> key_lines;  ///< key → 1-based line in the file
+  std::vector<std::string> warnings;     ///< "file:line: key message" of usable-but-suspect values (logged)
 };
 
 /// Reads `path` (empty: defaults), applies `overrides` ("key.path=value", value parsed as

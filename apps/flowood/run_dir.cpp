@@ -11,7 +11,7 @@
 
 #include "flowood/core/error.hpp"
 #include "flowood/core/log.hpp"
-#include "flowood/flows/realnvp.hpp"
+#include "flowood/flows/factory.hpp"
 #include "flowood/io/atomic_file.hpp"
 #include "flowood/io/json.hpp"
 #include "flowood/io/sha256.hpp"

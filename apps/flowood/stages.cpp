@@ -12,7 +12,7 @@
 #include "flowood/core/error.hpp"
 #include "flowood/core/log.hpp"
 #include "flowood/data/registry.hpp"
-#include "flowood/flows/realnvp.hpp"
+#include "flowood/flows/factory.hpp"
 #include "flowood/io/npy.hpp"
 #include "flowood/train/checkpoint.hpp"
 #include "progress.hpp"

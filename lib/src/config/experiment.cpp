@@ -6,7 +6,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "flowood/flows/realnvp.hpp"
+#include "flowood/flows/factory.hpp"
+#include "flowood/core/error.hpp"
+#include "flowood/flows/mask_schedule.hpp"
 #include "flowood/flows/st_net.hpp"
 
 namespace flowood::config {
@@ -31,29 +33,64 @@ std::vector<ConfigProblem> validate(const ExperimentConfig& c) {
   const auto& m = c.model;
   one_of(p, "model.flow", m.flow, flows::flow_names());
   one_of(p, "model.st_net", m.st_net, flows::st_net_names());
-  if (m.in_shape.size() != 3) {
-    p.push_back({"model.in_shape", fmt::format("must be [C, H, W] (got {} values)", m.in_shape.size())});
+  const bool tabular = flows::flow_is_tabular(m.flow);
+  const size_t rank = tabular ? 1 : 3;
+  bool shape_ok = false;
+  if (m.in_shape.size() != rank) {
+    p.push_back({"model.in_shape", fmt::format("must be {} for flow {} (got {} values)", tabular ? "[D]" : "[C, H, W]",
+                                               m.flow, m.in_shape.size())});
   } else if (std::any_of(m.in_shape.begin(), m.in_shape.end(), [](int64_t d) { return d < 1; })) {
     p.push_back({"model.in_shape", fmt::format("must be positive (got [{}])", fmt::join(m.in_shape, ", "))});
+  } else {
+    shape_ok = true;
   }
+  if (flows::st_net_is_tabular(m.st_net) != tabular)
+    p.push_back({"model.st_net", tabular ? fmt::format("flow tabular needs st_net mlp (got '{}')", m.st_net)
+                                         : fmt::format("'{}' is for flow tabular; flow {} needs a convolutional "
+                                                       "st-network",
+                                                       m.st_net, m.flow)});
   at_least<int64_t>(p, "model.num_scales", m.num_scales, 1);
+  at_least<int64_t>(p, "model.num_steps", m.num_steps, 1);
   at_least<int64_t>(p, "model.num_blocks", m.num_blocks, 1);
   at_least<int64_t>(p, "model.mid_channels", m.mid_channels, 1);
-  if (m.in_shape.size() == 3 && m.num_scales >= 1) {
-    // Each scale but the last squeezes 2×2: H and W must be divisible by 2^(S-1). Past 2^61 the
-    // factor no longer fits in int64_t (shifting by 63 or more is undefined), and no image does.
-    const int64_t squeezes = m.num_scales - 1;
+  at_least<int64_t>(p, "model.bottleneck_dim", m.bottleneck_dim, 1);
+  if (!(m.dropout >= 0 && m.dropout < 1)) p.push_back({"model.dropout", fmt::format("must be in [0, 1) (got {})", m.dropout)});
+  if ((m.flow == "realnvp" || m.flow == "glow") && shape_ok && m.num_scales >= 1) {
+    // realnvp squeezes 2×2 after each scale but the last, glow before each: H and W must be
+    // divisible by 2^squeezes. Past 2^61 the factor no longer fits in int64_t (shifting by 63 or
+    // more is undefined), and no image does.
+    const int64_t squeezes = m.flow == "glow" ? m.num_scales : m.num_scales - 1;
     bool fits = squeezes < 62;
     if (fits) {
       const int64_t factor = int64_t{1} << squeezes;
       fits = m.in_shape[1] % factor == 0 && m.in_shape[2] % factor == 0;
     }
     if (!fits)
-      p.push_back({"model.num_scales", fmt::format("{} scales need H and W divisible by {} (in_shape is [{}])",
-                                                   m.num_scales,
+      p.push_back({"model.num_scales", fmt::format("{} {} scales need H and W divisible by {} (in_shape is [{}])",
+                                                   m.num_scales, m.flow,
                                                    squeezes < 62 ? std::to_string(int64_t{1} << squeezes)
                                                                  : fmt::format("2^{}", squeezes),
                                                    fmt::join(m.in_shape, ", "))});
+  }
+  std::vector<ConfigProblem> warnings;
+  if (m.flow == "coupling" || m.flow == "tabular") {
+    if (m.masks.empty()) {
+      p.push_back({"model.masks", fmt::format("flow {} needs a list of masks, e.g. [{}]", m.flow,
+                                              tabular ? "tabular x8" : "checkerboard x8")});
+    } else if (shape_ok) {
+      try {
+        const auto masks = flows::parse_masks(m.masks, m.in_shape);
+        if (const auto w = flows::coverage_warning(masks, m.in_shape); !w.empty())
+          warnings.push_back({"model.masks", w, true});
+      } catch (const ConfigError& e) {
+        std::string what = e.what();
+        if (what.rfind(e.key() + ": ", 0) == 0) what = what.substr(e.key().size() + 2);
+        p.push_back({e.key(), what});
+      }
+    }
+  } else if (!m.masks.empty()) {
+    p.push_back({"model.masks", fmt::format("is only used by flows coupling and tabular (flow {} has its own masks)",
+                                            m.flow)});
   }
 
   if (c.data.train.empty()) p.push_back({"data.train", "must name a dataset"});
@@ -63,6 +100,7 @@ std::vector<ConfigProblem> validate(const ExperimentConfig& c) {
 
   const auto& t = c.train;
   one_of(p, "train.optimizer", t.optimizer, {"adam", "rmsprop"});
+  one_of(p, "train.weight_decay_on", t.weight_decay_on, {"auto", "gains", "all"});
   if (!(t.lr > 0)) p.push_back({"train.lr", fmt::format("must be > 0 (got {})", t.lr)});
   if (!(t.weight_decay >= 0)) p.push_back({"train.weight_decay", fmt::format("must be >= 0 (got {})", t.weight_decay)});
   if (!(t.max_grad_norm >= 0)) p.push_back({"train.max_grad_norm", fmt::format("must be >= 0 (got {})", t.max_grad_norm)});
@@ -79,6 +117,7 @@ std::vector<ConfigProblem> validate(const ExperimentConfig& c) {
   if (!(c.histogram.clip_percent >= 0 && c.histogram.clip_percent < 100))
     p.push_back({"histogram.clip_percent", fmt::format("must be in [0, 100) (got {})", c.histogram.clip_percent)});
   at_least<int64_t>(p, "histogram.bins", c.histogram.bins, 1);
+  p.insert(p.end(), warnings.begin(), warnings.end());
   return p;
 }
 

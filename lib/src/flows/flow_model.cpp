@@ -112,8 +112,8 @@ torch::Tensor uniform_noise_like(const torch::Tensor& x, std::optional<at::Gener
   return u.to(x.device(), x.scalar_type());
 }
 
-FlowModelImpl::FlowModelImpl(MultiScaleFlow body, Preprocessing preprocessing, std::string name)
-    : body_(std::move(body)), preprocessing_(preprocessing), name_(std::move(name)) {
+FlowModelImpl::FlowModelImpl(MultiScaleFlow body, Preprocessing preprocessing, std::string name, std::string family)
+    : body_(std::move(body)), preprocessing_(preprocessing), name_(std::move(name)), family_(std::move(family)) {
   register_module("body", body_);
 }
 

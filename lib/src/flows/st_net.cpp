@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <torch/nn/functional/activation.h>
+#include <torch/nn/functional/dropout.h>
+#include <torch/nn/init.h>
 
 #include "flowood/core/error.hpp"
 
@@ -11,7 +13,26 @@ namespace {
 torch::nn::BatchNorm2d make_norm(int64_t channels) {
   return torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(channels).eps(1e-5).momentum(0.1));
 }
+
+// Plain convolution with "same" padding; weights N(0, std²) (std 0 = all zero), zero bias.
+torch::nn::Conv2d make_conv(int64_t in, int64_t out, int64_t kernel, double std) {
+  torch::nn::Conv2d conv(torch::nn::Conv2dOptions(in, out, kernel).padding(kernel / 2).bias(true));
+  torch::NoGradGuard no_grad;
+  if (std > 0)
+    conv->weight.normal_(0.0, std);
+  else
+    conv->weight.zero_();
+  conv->bias.zero_();
+  return conv;
+}
+
+void check_widths(const StNetOptions& o) {
+  if (o.mid_channels < 1) throw ConfigError("model.mid_channels", fmt::format("must be >= 1 (got {})", o.mid_channels));
+  if (o.num_blocks < 1) throw ConfigError("model.num_blocks", fmt::format("must be >= 1 (got {})", o.num_blocks));
+}
 }  // namespace
+
+// ---- resnet, resnet-bottleneck -------------------------------------------------------------
 
 ResidualBlockImpl::ResidualBlockImpl(int64_t channels, bool batch_norm) {
   if (batch_norm) {
@@ -30,20 +51,30 @@ torch::Tensor ResidualBlockImpl::forward(const torch::Tensor& x) {
   return h + x;
 }
 
-ResNetStImpl::ResNetStImpl(const StNetOptions& o) : options_(o) {
-  if (o.num_blocks < 1) throw ConfigError("model.num_blocks", "must be >= 1 (got " + std::to_string(o.num_blocks) + ")");
-  if (o.mid_channels < 1)
-    throw ConfigError("model.mid_channels", "must be >= 1 (got " + std::to_string(o.mid_channels) + ")");
+ResNetStImpl::ResNetStImpl(const StNetOptions& o) : options_(o), bottleneck_(o.type == "resnet-bottleneck") {
+  check_widths(o);
   const auto m = o.mid_channels;
+  if (bottleneck_) {
+    options_.skip = false;  // the reference's ResNetAE has no skip path
+    if (o.bottleneck_dim < 1)
+      throw ConfigError("model.bottleneck_dim", fmt::format("must be >= 1 (got {})", o.bottleneck_dim));
+    if (o.height < 1 || o.width < 1)
+      throw ConfigError("model.st_net", "resnet-bottleneck needs the image size (internal: height/width unset)");
+  }
   if (o.batch_norm) in_norm_ = register_module("in_norm", make_norm(o.in_channels));
   in_conv_ = register_module("in_conv", WNConv2d(WNConv2dOptions(2 * o.in_channels, m, 3)));
-  if (o.skip) in_skip_ = register_module("in_skip", WNConv2d(WNConv2dOptions(m, m, 1)));
+  if (options_.skip) in_skip_ = register_module("in_skip", WNConv2d(WNConv2dOptions(m, m, 1)));
   for (int64_t b = 0; b < o.num_blocks; ++b) {
     blocks_->push_back(ResidualBlock(m, o.batch_norm));
-    if (o.skip) skips_->push_back(WNConv2d(WNConv2dOptions(m, m, 1)));
+    if (options_.skip) skips_->push_back(WNConv2d(WNConv2dOptions(m, m, 1)));
   }
   register_module("blocks", blocks_);
-  if (o.skip) register_module("skips", skips_);
+  if (options_.skip) register_module("skips", skips_);
+  if (bottleneck_) {
+    const auto flat = m * o.height * o.width;
+    encode_ = register_module("encode", torch::nn::Linear(flat, o.bottleneck_dim));
+    decode_ = register_module("decode", torch::nn::Linear(o.bottleneck_dim, flat));
+  }
   if (o.batch_norm) out_norm_ = register_module("out_norm", make_norm(m));
   out_conv_ = register_module("out_conv", WNConv2d(WNConv2dOptions(m, o.out_channels, 1)));
 }
@@ -57,7 +88,12 @@ torch::Tensor ResNetStImpl::forward(const torch::Tensor& x) {
   h = torch::relu(torch::cat({h, -h}, 1));
   h = in_conv_->forward(h);
   torch::Tensor skip = options_.skip ? in_skip_->forward(h) : torch::Tensor();
+  const auto middle = static_cast<size_t>(options_.num_blocks / 2);
   for (size_t b = 0; b < blocks_->size(); ++b) {
+    if (bottleneck_ && b == middle) {
+      const auto sizes = h.sizes().vec();
+      h = decode_->forward(encode_->forward(h.flatten(1))).view(sizes);
+    }
     h = blocks_->ptr<ResidualBlockImpl>(b)->forward(h);
     if (options_.skip) skip = skip + skips_->ptr<WNConv2dImpl>(b)->forward(h);
   }
@@ -66,12 +102,100 @@ torch::Tensor ResNetStImpl::forward(const torch::Tensor& x) {
   return out_conv_->forward(torch::relu(h));
 }
 
-std::vector<std::string> st_net_names() { return {"resnet"}; }
+// ---- highway -------------------------------------------------------------------------------
+
+HighwayStImpl::HighwayStImpl(const StNetOptions& o) {
+  check_widths(o);
+  const auto m = o.mid_channels;
+  in_conv_ = register_module("in_conv", make_conv(o.in_channels, m, 3, 0.05));
+  for (int64_t i = 0; i < o.num_blocks; ++i) {
+    gates_->push_back(make_conv(m, m, 3, 0.05));
+    transforms_->push_back(make_conv(m, m, 3, 0.05));
+  }
+  register_module("gates", gates_);
+  register_module("transforms", transforms_);
+  out_conv_ = register_module("out_conv", make_conv(m, o.out_channels, 1, 0.0));
+}
+
+torch::Tensor HighwayStImpl::forward(const torch::Tensor& x) {
+  auto h = in_conv_->forward(x);
+  for (size_t i = 0; i < gates_->size(); ++i) {
+    const auto g = torch::sigmoid(gates_->ptr<torch::nn::Conv2dImpl>(i)->forward(h));
+    h = transforms_->ptr<torch::nn::Conv2dImpl>(i)->forward(h) * g + h * (1.0 - g);
+  }
+  return out_conv_->forward(h);
+}
+
+// ---- convnet, glow-convnet -----------------------------------------------------------------
+
+ConvNetStImpl::ConvNetStImpl(const StNetOptions& o) {
+  check_widths(o);
+  layers_->push_back(WNConv2d(WNConv2dOptions(o.in_channels, o.mid_channels, 3)));
+  for (int64_t i = 0; i < o.num_blocks; ++i)
+    layers_->push_back(WNConv2d(WNConv2dOptions(o.mid_channels, o.mid_channels, 3)));
+  layers_->push_back(WNConv2d(WNConv2dOptions(o.mid_channels, o.out_channels, 1)));
+  register_module("layers", layers_);
+}
+
+torch::Tensor ConvNetStImpl::forward(const torch::Tensor& x) {
+  auto h = x;
+  for (size_t i = 0; i < layers_->size(); ++i) h = layers_->ptr<WNConv2dImpl>(i)->forward(h);
+  return h;
+}
+
+GlowConvNetStImpl::GlowConvNetStImpl(const StNetOptions& o) {
+  if (o.mid_channels < 1) throw ConfigError("model.mid_channels", fmt::format("must be >= 1 (got {})", o.mid_channels));
+  in_conv_ = register_module("in_conv", make_conv(o.in_channels, o.mid_channels, 3, 0.05));
+  mid_conv_ = register_module("mid_conv", make_conv(o.mid_channels, o.mid_channels, 1, 0.05));
+  out_conv_ = register_module("out_conv", make_conv(o.mid_channels, o.out_channels, 3, 0.0));
+}
+
+torch::Tensor GlowConvNetStImpl::forward(const torch::Tensor& x) {
+  auto h = torch::relu(in_conv_->forward(x));
+  h = torch::relu(mid_conv_->forward(h));
+  return out_conv_->forward(h);
+}
+
+// ---- mlp -----------------------------------------------------------------------------------
+
+MlpStImpl::MlpStImpl(const StNetOptions& o) : dropout_(o.dropout) {
+  if (o.mid_channels < 1) throw ConfigError("model.mid_channels", fmt::format("must be >= 1 (got {})", o.mid_channels));
+  if (o.num_blocks < 0) throw ConfigError("model.num_blocks", fmt::format("must be >= 0 (got {})", o.num_blocks));
+  if (!(o.dropout >= 0.0 && o.dropout < 1.0))
+    throw ConfigError("model.dropout", fmt::format("must be in [0, 1) (got {})", o.dropout));
+  layers_->push_back(torch::nn::Linear(o.in_channels, o.mid_channels));
+  for (int64_t i = 0; i < o.num_blocks; ++i) layers_->push_back(torch::nn::Linear(o.mid_channels, o.mid_channels));
+  layers_->push_back(torch::nn::Linear(o.mid_channels, o.out_channels));
+  register_module("layers", layers_);
+}
+
+torch::Tensor MlpStImpl::forward(const torch::Tensor& x) {
+  auto h = x;
+  const auto last = layers_->size() - 1;
+  for (size_t i = 0; i < last; ++i) {
+    h = torch::relu(layers_->ptr<torch::nn::LinearImpl>(i)->forward(h));
+    if (i == 0 && dropout_ > 0) h = torch::dropout(h, dropout_, is_training());
+  }
+  return layers_->ptr<torch::nn::LinearImpl>(last)->forward(h);
+}
+
+// ---- factory -------------------------------------------------------------------------------
+
+std::vector<std::string> st_net_names() {
+  return {"resnet", "resnet-bottleneck", "highway", "convnet", "glow-convnet", "mlp"};
+}
+
+bool st_net_is_tabular(const std::string& type) { return type == "mlp"; }
 
 StNet make_st_net(const StNetOptions& options) {
-  if (options.type == "resnet") return std::make_shared<ResNetStImpl>(options);
+  const auto& t = options.type;
+  if (t == "resnet" || t == "resnet-bottleneck") return std::make_shared<ResNetStImpl>(options);
+  if (t == "highway") return std::make_shared<HighwayStImpl>(options);
+  if (t == "convnet") return std::make_shared<ConvNetStImpl>(options);
+  if (t == "glow-convnet") return std::make_shared<GlowConvNetStImpl>(options);
+  if (t == "mlp") return std::make_shared<MlpStImpl>(options);
   throw ConfigError("model.st_net",
-                    fmt::format("unknown st-network '{}' (valid: {})", options.type, fmt::join(st_net_names(), ", ")));
+                    fmt::format("unknown st-network '{}' (valid: {})", t, fmt::join(st_net_names(), ", ")));
 }
 
 }  // namespace flowood::flows

@@ -56,23 +56,33 @@ void truncate_metrics(const std::string& path, int64_t step) {
 
 int64_t steps_per_epoch(int64_t n, int64_t batch) { return (n + batch - 1) / batch; }
 
+bool decays_all_parameters(const std::string& weight_decay_on, const std::string& family) {
+  if (weight_decay_on == "all") return true;
+  if (weight_decay_on == "gains") return false;
+  if (weight_decay_on == "auto") return family == "glow" || family == "tabular";  // spec §5.2
+  throw ConfigError("train.weight_decay_on", "must be auto, gains or all (got '" + weight_decay_on + "')");
+}
+
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(flows::FlowModelImpl& model, const config::TrainConfig& c) {
+  // One group with weight decay on everything (glow, tabular), or two: the weight-norm gains with
+  // decay and the rest without (realnvp). Gradients are clipped per group (spec §5.2).
+  const bool all = decays_all_parameters(c.weight_decay_on, model.family());
   std::vector<torch::Tensor> decayed, plain;
-  for (const auto& item : model.named_parameters()) (is_decayed(item.key()) ? decayed : plain).push_back(item.value());
-  if (c.optimizer == "adam") {
+  for (const auto& item : model.named_parameters())
+    (all || is_decayed(item.key()) ? decayed : plain).push_back(item.value());
+  const auto add_groups = [&](auto options) {
+    using Options = decltype(options);
     std::vector<torch::optim::OptimizerParamGroup> groups;
-    groups.emplace_back(decayed, std::make_unique<torch::optim::AdamOptions>(
-                                     torch::optim::AdamOptions(c.lr).weight_decay(c.weight_decay)));
-    groups.emplace_back(plain, std::make_unique<torch::optim::AdamOptions>(torch::optim::AdamOptions(c.lr)));
-    return std::make_unique<torch::optim::Adam>(groups, torch::optim::AdamOptions(c.lr));
-  }
-  if (c.optimizer == "rmsprop") {
-    std::vector<torch::optim::OptimizerParamGroup> groups;
-    groups.emplace_back(decayed, std::make_unique<torch::optim::RMSpropOptions>(
-                                     torch::optim::RMSpropOptions(c.lr).weight_decay(c.weight_decay)));
-    groups.emplace_back(plain, std::make_unique<torch::optim::RMSpropOptions>(torch::optim::RMSpropOptions(c.lr)));
-    return std::make_unique<torch::optim::RMSprop>(groups, torch::optim::RMSpropOptions(c.lr));
-  }
+    if (!decayed.empty())
+      groups.emplace_back(decayed, std::make_unique<Options>(Options(c.lr).weight_decay(c.weight_decay)));
+    if (!plain.empty()) groups.emplace_back(plain, std::make_unique<Options>(Options(c.lr)));
+    return groups;
+  };
+  if (c.optimizer == "adam")
+    return std::make_unique<torch::optim::Adam>(add_groups(torch::optim::AdamOptions(c.lr)), torch::optim::AdamOptions(c.lr));
+  if (c.optimizer == "rmsprop")
+    return std::make_unique<torch::optim::RMSprop>(add_groups(torch::optim::RMSpropOptions(c.lr)),
+                                                   torch::optim::RMSpropOptions(c.lr));
   throw ConfigError("train.optimizer", "must be adam or rmsprop (got '" + c.optimizer + "')");
 }
 

@@ -8,6 +8,7 @@
 #include "flowood/config/experiment.hpp"
 #include "flowood/core/error.hpp"
 #include "flowood/flows/preprocess.hpp"
+#include "flowood/flows/factory.hpp"
 #include "flowood/flows/realnvp.hpp"
 #include "flowood/flows/squeeze.hpp"
 #include "jacobian.hpp"

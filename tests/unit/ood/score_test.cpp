@@ -6,7 +6,7 @@
 #include <torch/torch.h>
 
 #include "flowood/core/error.hpp"
-#include "flowood/flows/realnvp.hpp"
+#include "flowood/flows/factory.hpp"
 #include "flowood/ood/score.hpp"
 
 namespace {

@@ -10,13 +10,19 @@ namespace flowood::config {
 
 struct ModelConfig {
   std::string flow = "realnvp";                  ///< one of flows::flow_names()
-  std::vector<int64_t> in_shape = {1, 28, 28};   ///< [C, H, W] of the data
-  int64_t num_scales = 2;                        ///< RealNVP scales S
+  std::vector<int64_t> in_shape = {1, 28, 28};   ///< [C, H, W] of the data ([D] for tabular)
+  std::vector<std::string> masks = {};           ///< coupling / tabular: mask entries (mask_schedule.hpp)
+  int64_t num_scales = 2;                        ///< RealNVP / Glow scales S
+  int64_t num_steps = 16;                        ///< Glow steps of flow per scale K
+  bool multi_scale = true;                       ///< Glow: factor out half the channels per scale
+  bool conv_lu = false;                          ///< Glow: LU-decomposed 1×1 convolutions
   int64_t num_blocks = 6;                        ///< residual blocks B per st-network
   int64_t mid_channels = 64;                     ///< st-network width M at the first scale
   std::string st_net = "resnet";                 ///< one of flows::st_net_names()
+  int64_t bottleneck_dim = 100;                  ///< l of the resnet-bottleneck st-network
   bool batch_norm = true;                        ///< batch norm inside st-networks
   bool skip = true;                              ///< 1×1 skip convolutions in the ResNet st-network
+  double dropout = 0.0;                          ///< mlp st-network dropout probability
 };
 
 struct DataConfig {
@@ -31,7 +37,8 @@ struct DataConfig {
 struct TrainConfig {
   std::string optimizer = "adam";                ///< adam | rmsprop
   double lr = 5e-5;                              ///< learning rate
-  double weight_decay = 5e-5;                    ///< L2 on weight-norm gains (RealNVP, spec §5.2)
+  double weight_decay = 5e-5;                    ///< L2 weight decay (spec §5.2)
+  std::string weight_decay_on = "auto";          ///< auto | gains | all
   double max_grad_norm = 100.0;                  ///< clip per parameter group (0 = off)
   int64_t batch_size = 32;
   int64_t epochs = 82;                           ///< epochs actually run (the reference's num_epochs + 1)
@@ -71,14 +78,29 @@ void visit_fields(Config& c, Visitor&& v) {
   v("seed", c.seed, "Seed of every random draw (initialisation, shuffling, dequantisation noise).");
   v("device", c.device, "auto (CUDA when available), cpu, cuda or cuda:N.");
   v("threads", c.threads, "Intra-op CPU threads; 0 = one per core.");
-  v("model.flow", c.model.flow, "Flow architecture: realnvp.");
-  v("model.in_shape", c.model.in_shape, "Per-example data shape [C, H, W]; must match the datasets.");
-  v("model.num_scales", c.model.num_scales, "RealNVP scales; each but the last squeezes and factors out half.");
-  v("model.num_blocks", c.model.num_blocks, "Residual blocks per ResNet st-network.");
-  v("model.mid_channels", c.model.mid_channels, "st-network width at the first scale (doubles at each squeeze).");
-  v("model.st_net", c.model.st_net, "st-network type: resnet.");
-  v("model.batch_norm", c.model.batch_norm, "Batch norm inside the st-networks.");
-  v("model.skip", c.model.skip, "1×1 skip-path convolutions in the ResNet st-network.");
+  v("model.flow", c.model.flow,
+    "Flow architecture: realnvp (multi-scale), coupling (a stack of couplings on the full image, "
+    "model.masks), glow, tabular (couplings on vectors [D], model.masks).");
+  v("model.in_shape", c.model.in_shape, "Per-example data shape [C, H, W] ([D] for tabular); must match the datasets.");
+  v("model.masks", c.model.masks,
+    "coupling and tabular flows: one entry per coupling layer, or an entry repeated with ' xK' "
+    "(docs/architecture.md#masks), e.g. [checkerboard x8] or [cycle x2].");
+  v("model.num_scales", c.model.num_scales,
+    "realnvp and glow scales; realnvp squeezes after each but the last, glow before each.");
+  v("model.num_steps", c.model.num_steps, "glow: steps of flow (ActNorm, 1×1 conv, coupling) per scale.");
+  v("model.multi_scale", c.model.multi_scale, "glow: factor out half the channels after each scale but the last.");
+  v("model.conv_lu", c.model.conv_lu, "glow: LU-decomposed invertible 1×1 convolutions (the reference uses plain).");
+  v("model.num_blocks", c.model.num_blocks,
+    "Residual blocks (resnet), highway layers (highway), hidden conv layers (convnet) or hidden layers (mlp) "
+    "per st-network.");
+  v("model.mid_channels", c.model.mid_channels,
+    "st-network width (hidden units for mlp); realnvp doubles it at each squeeze.");
+  v("model.st_net", c.model.st_net, "st-network type: resnet, resnet-bottleneck, highway, convnet, glow-convnet, mlp.");
+  v("model.bottleneck_dim", c.model.bottleneck_dim,
+    "resnet-bottleneck: width l of the Linear bottleneck after the middle residual block.");
+  v("model.batch_norm", c.model.batch_norm, "Batch norm inside the resnet st-networks.");
+  v("model.skip", c.model.skip, "1×1 skip-path convolutions in the resnet st-network.");
+  v("model.dropout", c.model.dropout, "mlp: dropout probability after the first hidden layer (0 = none).");
   v("data.train", c.data.train, "Training set: name[:split] or idx:PATH.");
   v("data.test", c.data.test, "In-distribution test set.");
   v("data.ood", c.data.ood, "Out-of-distribution sets (a list of specs).");
@@ -87,7 +109,10 @@ void visit_fields(Config& c, Visitor&& v) {
   v("data.test_limit", c.data.test_limit, "Use the first N images of the test and OOD sets (0 = all).");
   v("train.optimizer", c.train.optimizer, "adam or rmsprop (PyTorch defaults otherwise).");
   v("train.lr", c.train.lr, "Learning rate.");
-  v("train.weight_decay", c.train.weight_decay, "L2 weight decay on weight-norm gains (weight_g) only.");
+  v("train.weight_decay", c.train.weight_decay, "L2 weight decay (coupled, as Adam's weight_decay).");
+  v("train.weight_decay_on", c.train.weight_decay_on,
+    "Parameters that get weight decay: gains (weight-norm gains weight_g, the realnvp and coupling default), "
+    "all (the glow and tabular default) or auto (the authors' choice for the flow).");
   v("train.max_grad_norm", c.train.max_grad_norm, "Gradient clipping norm, per parameter group (0 = off).");
   v("train.batch_size", c.train.batch_size, "Training batch size.");
   v("train.epochs", c.train.epochs, "Epochs to run (the reference runs num_epochs + 1: 82 for its 81).");
@@ -107,9 +132,10 @@ void visit_fields(Config& c, Visitor&& v) {
 struct ConfigProblem {
   std::string key;
   std::string message;
+  bool warning = false;  ///< reported, but the configuration is usable
 };
 
-/// Every problem of the configuration (empty when valid).
+/// Every problem of the configuration (empty when valid), then warnings (warning = true).
 std::vector<ConfigProblem> validate(const ExperimentConfig& config);
 
 }  // namespace flowood::config

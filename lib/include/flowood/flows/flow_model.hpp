@@ -56,7 +56,8 @@ enum class Preprocessing { kLogit, kNone };
 /// The model every verb uses.
 class FlowModelImpl : public torch::nn::Module {
  public:
-  FlowModelImpl(MultiScaleFlow body, Preprocessing preprocessing, std::string name);
+  /// `family` is the model.flow name that built it (realnvp, coupling, glow, tabular).
+  FlowModelImpl(MultiScaleFlow body, Preprocessing preprocessing, std::string name, std::string family = "realnvp");
 
   /// x [N, C, H, W] in [0, 1] (k/255) → (z [N, D], sldj [N]) where sldj includes the
   /// preprocessing log-det. Dequantisation noise is drawn from `generator` (global RNG if
@@ -75,6 +76,7 @@ class FlowModelImpl : public torch::nn::Module {
   const Shape& input_shape() const { return body_->input_shape(); }
   Preprocessing preprocessing() const { return preprocessing_; }
   const std::string& name() const { return name_; }
+  const std::string& family() const { return family_; }
   MultiScaleFlowImpl& body() { return *body_; }
   /// Number of trainable parameters.
   int64_t num_parameters() const;
@@ -85,6 +87,7 @@ class FlowModelImpl : public torch::nn::Module {
   MultiScaleFlow body_;
   Preprocessing preprocessing_;
   std::string name_;
+  std::string family_;
 };
 TORCH_MODULE(FlowModel);
 

@@ -51,8 +51,13 @@ struct TrainResult {
 /// Steps per epoch (the last partial batch counts, as PyTorch's DataLoader).
 int64_t steps_per_epoch(int64_t dataset_size, int64_t batch_size);
 
-/// The optimiser of spec §5.2 with two parameter groups: weight-norm gains (names ending in
-/// "weight_g") with L2 weight decay, everything else without.
+/// Whether weight decay applies to every parameter: train.weight_decay_on "all", or "auto" for
+/// the glow and tabular families (spec §5.2); "gains" or "auto" for realnvp/coupling → false.
+bool decays_all_parameters(const std::string& weight_decay_on, const std::string& family);
+
+/// The optimiser of spec §5.2: with decay on the gains only, two parameter groups (weight-norm
+/// gains, names ending in "weight_g", with L2 weight decay; everything else without); with decay
+/// on everything, one group. Groups that would be empty are left out.
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(flows::FlowModelImpl& model, const config::TrainConfig& config);
 
 /// Trains `model` (already on its device) on `train`, evaluating on `test`. Resumes from
