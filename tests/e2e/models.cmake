@@ -42,10 +42,10 @@ flowood_config_error_test(mask_on_realnvp
   EXPECT "--set: model.masks is only used by flows coupling and tabular (flow realnvp has its own masks)")
 flowood_config_error_test(mlp_on_images
   ARGS info --set model.st_net=mlp
-  EXPECT "(defaults): model.st_net 'mlp' is for flow tabular; flow realnvp needs a convolutional st-network")
+  EXPECT "--set: model.st_net mlp is for flow tabular, not realnvp (use a convolutional st-network)")
 flowood_config_error_test(glow_scales
   ARGS info --set model.flow=glow --set model.num_scales=3
-  EXPECT "--set: model.num_scales 3 glow scales need H and W divisible by 8 (in_shape is [1, 28, 28])")
+  EXPECT "--set: model.num_scales 3 scales need H and W divisible by 8 (in_shape is [1, 28, 28])")
 flowood_config_error_test(mask_file_missing
   ARGS info --set model.flow=coupling --set "model.masks=[file:no/such/mask.png]"
   EXPECT "--set: model.masks[0] 'file:no/such/mask.png': no/such/mask.png: mask file not found")

@@ -37,18 +37,20 @@ std::vector<ConfigProblem> validate(const ExperimentConfig& c) {
   const size_t rank = tabular ? 1 : 3;
   bool shape_ok = false;
   if (m.in_shape.size() != rank) {
-    p.push_back({"model.in_shape", fmt::format("must be {} for flow {} (got {} values)", tabular ? "[D]" : "[C, H, W]",
-                                               m.flow, m.in_shape.size())});
+    p.push_back({"model.in_shape", fmt::format("must be {} (got {} values)", tabular ? "[D] for flow tabular" : "[C, H, W]",
+                                               m.in_shape.size())});
   } else if (std::any_of(m.in_shape.begin(), m.in_shape.end(), [](int64_t d) { return d < 1; })) {
     p.push_back({"model.in_shape", fmt::format("must be positive (got [{}])", fmt::join(m.in_shape, ", "))});
   } else {
     shape_ok = true;
   }
-  if (flows::st_net_is_tabular(m.st_net) != tabular)
-    p.push_back({"model.st_net", tabular ? fmt::format("flow tabular needs st_net mlp (got '{}')", m.st_net)
-                                         : fmt::format("'{}' is for flow tabular; flow {} needs a convolutional "
-                                                       "st-network",
-                                                       m.st_net, m.flow)});
+  const auto& st_names = flows::st_net_names();
+  const bool known_st = std::find(st_names.begin(), st_names.end(), m.st_net) != st_names.end();
+  if (known_st && flows::st_net_is_tabular(m.st_net) != tabular)
+    p.push_back({"model.st_net", tabular ? fmt::format("must be mlp for flow tabular (got '{}')", m.st_net)
+                                         : fmt::format("mlp is for flow tabular, not {} (use a convolutional "
+                                                       "st-network)",
+                                                       m.flow)});
   at_least<int64_t>(p, "model.num_scales", m.num_scales, 1);
   at_least<int64_t>(p, "model.num_steps", m.num_steps, 1);
   at_least<int64_t>(p, "model.num_blocks", m.num_blocks, 1);
@@ -66,8 +68,8 @@ std::vector<ConfigProblem> validate(const ExperimentConfig& c) {
       fits = m.in_shape[1] % factor == 0 && m.in_shape[2] % factor == 0;
     }
     if (!fits)
-      p.push_back({"model.num_scales", fmt::format("{} {} scales need H and W divisible by {} (in_shape is [{}])",
-                                                   m.num_scales, m.flow,
+      p.push_back({"model.num_scales", fmt::format("{} scales need H and W divisible by {} (in_shape is [{}])",
+                                                   m.num_scales,
                                                    squeezes < 62 ? std::to_string(int64_t{1} << squeezes)
                                                                  : fmt::format("2^{}", squeezes),
                                                    fmt::join(m.in_shape, ", "))});
