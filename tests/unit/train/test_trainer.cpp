@@ -60,9 +60,10 @@ tr::TrainResult run(fl::FlowModel& model, const flowood::config::ExperimentConfi
   return tr::train(*model, train, test, o);
 }
 
-TEST(Trainer, ResumeGivesBitIdenticalParameters) {
+// Trains c for 8 steps straight, and for 3 steps then resumed to 8 with a freshly built model:
+// every parameter and buffer must be bit-identical.
+void expect_resume_bit_identical(flowood::config::ExperimentConfig c) {
   const auto train = synthetic(40, 1), test = synthetic(16, 2);
-  auto c = tiny_config();
   c.train.max_steps = 8;  // 40 images / batch 8 = 5 steps per epoch: resume crosses an epoch
   TempDir straight("train_a"), resumed("train_b");
 
@@ -74,7 +75,9 @@ TEST(Trainer, ResumeGivesBitIdenticalParameters) {
   c3.train.max_steps = 3;
   auto b = fresh_model(c3);
   EXPECT_EQ(run(b, c3, resumed.path().string(), train, test).steps, 3);
-  auto b2 = fresh_model(c);  // a new process would rebuild the model from scratch
+  auto c_other = c;
+  c_other.seed = c.seed + 1;  // a different initialisation, replaced by the checkpoint
+  auto b2 = fresh_model(c_other);
   const auto rb = run(b2, c, resumed.path().string(), train, test);
   EXPECT_EQ(rb.resumed_from, 3);
   EXPECT_EQ(rb.steps, 8);
@@ -85,6 +88,23 @@ TEST(Trainer, ResumeGivesBitIdenticalParameters) {
   const auto ba = a->named_buffers(), bb = b2->named_buffers();
   for (const auto& item : ba) EXPECT_TRUE(torch::equal(item.value(), bb[item.key()])) << item.key();
 }
+
+flowood::config::ExperimentConfig tiny_glow() {
+  auto c = tiny_config();
+  c.model.flow = "glow";
+  c.model.st_net = "highway";
+  c.model.num_steps = 1;
+  c.model.mid_channels = 4;
+  c.model.num_blocks = 1;
+  c.train.optimizer = "rmsprop";
+  return c;
+}
+
+TEST(Trainer, ResumeGivesBitIdenticalParameters) { expect_resume_bit_identical(tiny_config()); }
+
+// ActNorm's data-dependent initialisation travels with the checkpoint: a resumed Glow is not
+// re-initialised from its first resumed batch.
+TEST(Trainer, GlowResumeGivesBitIdenticalParameters) { expect_resume_bit_identical(tiny_glow()); }
 
 TEST(Trainer, FinishedRunIsNotTrainedAgain) {
   const auto train = synthetic(16, 1), test = synthetic(8, 2);
@@ -123,6 +143,24 @@ TEST(Trainer, WeightDecayOnlyOnWeightNormGains) {
   EXPECT_EQ(static_cast<int64_t>(opt->param_groups()[0].params().size()), gains);
   EXPECT_DOUBLE_EQ(static_cast<torch::optim::AdamOptions&>(opt->param_groups()[0].options()).weight_decay(), 5e-5);
   EXPECT_DOUBLE_EQ(static_cast<torch::optim::AdamOptions&>(opt->param_groups()[1].options()).weight_decay(), 0.0);
+}
+
+TEST(Trainer, GlowAndTabularDecayEveryParameterUnlessTold) {
+  auto c = tiny_glow();
+  auto glow = fresh_model(c);
+  auto opt = tr::make_optimizer(*glow, c.train);
+  ASSERT_EQ(opt->param_groups().size(), 1u);  // spec §5.2: weight decay on all parameters
+  EXPECT_EQ(opt->param_groups()[0].params().size(), glow->parameters().size());
+  EXPECT_DOUBLE_EQ(static_cast<torch::optim::RMSpropOptions&>(opt->param_groups()[0].options()).weight_decay(), 5e-5);
+  c.train.weight_decay_on = "gains";
+  EXPECT_EQ(tr::make_optimizer(*glow, c.train)->param_groups().size(), 2u);
+  auto r = tiny_config();
+  r.train.weight_decay_on = "all";
+  auto realnvp = fresh_model(r);
+  EXPECT_EQ(tr::make_optimizer(*realnvp, r.train)->param_groups().size(), 1u);
+  EXPECT_TRUE(tr::decays_all_parameters("auto", "tabular"));
+  EXPECT_FALSE(tr::decays_all_parameters("auto", "coupling"));
+  EXPECT_THROW(tr::decays_all_parameters("some", "glow"), flowood::ConfigError);
 }
 
 TEST(Checkpoint, RoundTripsModelAndRejectsMismatch) {
