@@ -15,6 +15,10 @@ void register_score(CLI::App& app);
 void register_run(CLI::App& app);
 void register_auroc(CLI::App& app);
 void register_histogram(CLI::App& app);
+void register_visualize_latents(CLI::App& app);
+void register_visualize_coupling(CLI::App& app);
+void register_measures(CLI::App& app);
+void register_sample(CLI::App& app);
 
 /// Options shared by verbs that read an experiment: --config FILE and repeated --set key=value.
 struct ConfigOptions {

@@ -38,6 +38,10 @@ int main(int argc, char** argv) {
   flowood::app::register_info(app);
   flowood::app::register_auroc(app);
   flowood::app::register_histogram(app);
+  flowood::app::register_visualize_latents(app);
+  flowood::app::register_visualize_coupling(app);
+  flowood::app::register_measures(app);
+  flowood::app::register_sample(app);
 
   try {
     app.parse(argc, argv);

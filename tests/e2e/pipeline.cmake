@@ -15,3 +15,7 @@ flowood_add_e2e_test(score_unknown_dataset_lists_valid_ones
   COMMAND ${EXPECT_FAILURE} "notmnist" "fashion-mnist" --
           ${FLOWOOD} run ${PROJECT_SOURCE_DIR}/experiments/quickstart.yaml --run-dir ${E2E_WORK}/bad_ds --set data.train=notmnist:train
   )
+# The inspection verbs on tiny RealNVP, coupling-stack and Glow runs.
+flowood_add_e2e_test(inspect_verbs
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/inspect_verbs.sh ${FLOWOOD} ${E2E_WORK}
+  PASS_REGEX "inspect ok" TIMEOUT 600)

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <sstream>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -36,7 +37,9 @@ FlowResult MultiScaleFlowImpl::forward(const torch::Tensor& x) {
   auto h = x;
   auto logdet = torch::zeros({x.size(0)}, x.options());
   std::vector<torch::Tensor> zs;
-  for (const auto& step : steps_) {
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    const auto& step = steps_[i];
+    if (step_observer_) step_observer_(i, h);
     if (step.layer) {
       auto r = step.layer->forward(h);
       h = std::move(r.y);
@@ -46,11 +49,12 @@ FlowResult MultiScaleFlowImpl::forward(const torch::Tensor& x) {
       h = h.narrow(1, 0, step.keep);
     }
   }
+  if (step_observer_) step_observer_(steps_.size(), h);
   zs.push_back(h.flatten(1));
   return {torch::cat(zs, 1), logdet};
 }
 
-torch::Tensor MultiScaleFlowImpl::inverse(const torch::Tensor& z) {
+std::pair<std::vector<torch::Tensor>, torch::Tensor> MultiScaleFlowImpl::split_latent(const torch::Tensor& z) const {
   const auto n = z.size(0);
   // The set-aside blocks lie first in z, in order of factoring out; the final block last.
   int64_t offset = 0;
@@ -66,7 +70,11 @@ torch::Tensor MultiScaleFlowImpl::inverse(const torch::Tensor& z) {
   }
   Shape last{n};
   last.insert(last.end(), current_shape().begin(), current_shape().end());
-  auto h = z.narrow(1, offset, numel(current_shape())).reshape(last);
+  return {aside, z.narrow(1, offset, numel(current_shape())).reshape(last)};
+}
+
+torch::Tensor MultiScaleFlowImpl::inverse(const torch::Tensor& z) {
+  auto [aside, h] = split_latent(z);
   for (size_t i = steps_.size(); i-- > 0;) {
     if (steps_[i].layer) {
       h = steps_[i].layer->inverse(h);
@@ -76,6 +84,46 @@ torch::Tensor MultiScaleFlowImpl::inverse(const torch::Tensor& z) {
     }
   }
   return h;
+}
+
+torch::Tensor MultiScaleFlowImpl::to_latent_layout(const torch::Tensor& x) {
+  auto h = x;
+  std::vector<torch::Tensor> zs;
+  for (const auto& step : steps_) {
+    if (step.layer) {
+      if (step.layer->rearranges()) h = step.layer->forward(h).y;
+    } else {
+      zs.push_back(h.narrow(1, step.keep, h.size(1) - step.keep).flatten(1));
+      h = h.narrow(1, 0, step.keep);
+    }
+  }
+  zs.push_back(h.flatten(1));
+  return torch::cat(zs, 1);
+}
+
+torch::Tensor MultiScaleFlowImpl::to_input_layout(const torch::Tensor& z) {
+  auto [aside, h] = split_latent(z);
+  return lift(steps_.size(), h, aside);
+}
+
+torch::Tensor MultiScaleFlowImpl::lift(size_t step, torch::Tensor v, const std::vector<torch::Tensor>& aside,
+                                       double fill) {
+  size_t factor_outs = 0;
+  for (size_t i = 0; i < step; ++i) factor_outs += steps_[i].layer ? 0 : 1;
+  if (!aside.empty() && aside.size() < factor_outs)
+    throw std::invalid_argument("MultiScaleFlow::lift: fewer set-aside blocks than factor-outs before the step");
+  for (size_t i = step; i-- > 0;) {
+    if (steps_[i].layer) {
+      if (steps_[i].layer->rearranges()) v = steps_[i].layer->inverse(v);
+    } else {
+      --factor_outs;
+      auto block = aside.empty() ? torch::full({v.size(0), shapes_[i][0] - steps_[i].keep, v.size(2), v.size(3)}, fill,
+                                               v.options())
+                                 : aside[factor_outs];
+      v = torch::cat({v, block.to(v.options())}, 1);
+    }
+  }
+  return v;
 }
 
 Shape MultiScaleFlowImpl::output_shape(const Shape& input) const { return {numel(input)}; }

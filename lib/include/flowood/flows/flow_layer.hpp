@@ -30,6 +30,9 @@ class FlowLayerImpl : public torch::nn::Module {
   virtual Shape output_shape(const Shape& input) const { return input; }
   /// Short description used by model summaries.
   virtual std::string describe() const = 0;
+  /// True for layers that only move values around (squeeze): the structural inverse that maps a
+  /// latent back to image layout (spec §7) applies these and treats every other layer as identity.
+  virtual bool rearranges() const { return false; }
 };
 using FlowLayer = std::shared_ptr<FlowLayerImpl>;
 

@@ -1,6 +1,7 @@
 #pragma once
 /// A complete flow: optional dequantisation + logit preprocessing, a multi-scale body of
 /// invertible layers with factor-out, and a standard Gaussian prior (reference-spec §0, §1.3).
+#include <functional>
 #include <optional>
 #include <variant>
 
@@ -39,14 +40,39 @@ class MultiScaleFlowImpl : public FlowLayerImpl {
   /// One line per step: "  3  affine coupling, checkerboard …   1×28×28".
   std::vector<std::string> summary_lines() const;
 
+  // ---- layout (spec §7's "reshape model": only squeezes and factor-outs, every other layer as
+  // identity), for visualisations.
+  /// Number of steps (layers and factor-outs).
+  size_t num_steps() const { return steps_.size(); }
+  /// The layer of step i (null for a factor-out).
+  FlowLayer step_layer(size_t i) const { return steps_.at(i).layer; }
+  /// Per-example shape entering step i (i = num_steps(): the final running shape).
+  const Shape& shape_before(size_t i) const { return shapes_.at(i); }
+  /// Input layout [N, ...input] → flat latent layout [N, D], applying only rearrangements and
+  /// factor-outs: latent coordinate k holds the input position it "came from".
+  torch::Tensor to_latent_layout(const torch::Tensor& x);
+  /// Exact inverse of to_latent_layout: a flat latent [N, D] placed back in the input layout.
+  torch::Tensor to_input_layout(const torch::Tensor& z);
+  /// Lifts v [N, ...shape_before(step)] to the input layout: undoes the squeezes before `step`
+  /// and puts back the channels factored out before it — `aside[k]` for the k-th earlier
+  /// factor-out when given (the values set aside in a forward pass), else filled with `fill`.
+  torch::Tensor lift(size_t step, torch::Tensor v, const std::vector<torch::Tensor>& aside = {}, double fill = 0.0);
+  /// Calls `visit(i, h)` with the running tensor h entering every step i during a forward pass
+  /// (null to remove). For tracing; forward's result is unchanged.
+  void set_step_observer(std::function<void(size_t, const torch::Tensor&)> visit) { step_observer_ = std::move(visit); }
+
  private:
   struct Step {
     FlowLayer layer;   ///< null for a factor-out step
     int64_t keep = 0;  ///< channels kept by a factor-out step
   };
+  /// Splits a flat latent into the set-aside blocks (in order) and the final running tensor.
+  std::pair<std::vector<torch::Tensor>, torch::Tensor> split_latent(const torch::Tensor& z) const;
+
   Shape input_;
   std::vector<Step> steps_;
   std::vector<Shape> shapes_;  ///< shapes_[i] = running shape before step i; back() = after all
+  std::function<void(size_t, const torch::Tensor&)> step_observer_;
 };
 using MultiScaleFlow = std::shared_ptr<MultiScaleFlowImpl>;
 

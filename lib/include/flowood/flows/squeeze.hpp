@@ -16,6 +16,7 @@ class SqueezeImpl : public FlowLayerImpl {
   torch::Tensor inverse(const torch::Tensor& y) override;
   Shape output_shape(const Shape& input) const override;
   std::string describe() const override { return "squeeze 2×2"; }
+  bool rearranges() const override { return true; }
 };
 
 }  // namespace flowood::flows
