@@ -14,6 +14,11 @@ train() {  # NAME [--set ...]
 train realnvp
 train stack --set model.flow=coupling --set "model.masks=[checkerboard x2, cycle]"
 train glow --set model.flow=glow --set model.st_net=highway --set model.num_steps=2
+# run on the trained Glow: scores from the loaded checkpoint (ActNorm initialised, not re-initialised).
+"$FLOWOOD" run "$WORK/tiny.yaml" --run-dir "$WORK/glow" --set model.flow=glow --set model.st_net=highway \
+  --set model.num_steps=2 > "$WORK/glow_run.txt" 2> "$WORK/glow_run.err" || { cat "$WORK/glow_run.err"; fail "run glow"; }
+grep -q 'AUROC' "$WORK/glow_run.txt" || fail "run glow printed no metrics"
+grep -q 'trained 4 steps (0 this run' "$WORK/glow_run.err" || fail "run glow trained again"
 
 ID="idx:$WORK/data/test-images-idx3-ubyte"; OOD="idx:$WORK/data/ood-images-idx3-ubyte"
 for run in realnvp stack glow; do
