@@ -9,7 +9,8 @@ packages=(
   libcli11-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   libgtest-dev
   libopencv-dev           # PNG/JPEG encode/decode, plots
-  zlib1g-dev              # gzipped IDX files
+  zlib1g-dev              # gzipped IDX files, tarballs, .npz archives
+  libmatio-dev            # SVHN's MATLAB .mat files
   libopenblas0-openmp     # Debian's default BLAS is a reference build, ~35x slower on Linear layers
   dataset-fashion-mnist   # Fashion-MNIST train+test in /usr/share/datasets/fashion-mnist
 )

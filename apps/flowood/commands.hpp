@@ -19,6 +19,7 @@ void register_visualize_latents(CLI::App& app);
 void register_visualize_coupling(CLI::App& app);
 void register_measures(CLI::App& app);
 void register_sample(CLI::App& app);
+void register_data(CLI::App& app);
 
 /// Options shared by verbs that read an experiment: --config FILE and repeated --set key=value.
 struct ConfigOptions {

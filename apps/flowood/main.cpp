@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   flowood::app::register_visualize_coupling(app);
   flowood::app::register_measures(app);
   flowood::app::register_sample(app);
+  flowood::app::register_data(app);
 
   try {
     app.parse(argc, argv);

@@ -8,17 +8,19 @@
 
 #include "flowood/core/error.hpp"
 #include "flowood/core/log.hpp"
+#include "flowood/data/celeba.hpp"
+#include "flowood/data/cifar10.hpp"
+#include "flowood/data/folder.hpp"
 #include "flowood/data/idx.hpp"
+#include "flowood/data/svhn.hpp"
+#include "flowood/data/synthetic.hpp"
+#include "loader_util.hpp"
 
 namespace flowood::data {
 namespace {
 
 namespace fs = std::filesystem;
-
-bool is_file(const fs::path& p) {
-  std::error_code ec;
-  return fs::is_regular_file(p, ec);
-}
+using detail::is_file;
 
 /// A dataset distributed as the four MNIST-style IDX files, searched under every root.
 struct IdxFamily {
@@ -36,50 +38,50 @@ std::string first_existing(const fs::path& dir, const std::string& base) {
   return {};
 }
 
+/// The directory holding the split's images file, the file, and every directory searched.
+struct IdxFound {
+  std::string images;
+  std::vector<std::string> searched;
+};
+
+IdxFound find_idx(const IdxFamily& family, const DatasetSpec& spec, const DataRoots& roots) {
+  const std::string images_base = family.split_prefix.at(spec.split) + "-images-idx3-ubyte";
+  IdxFound found;
+  for (const auto& root : roots.dirs) {
+    for (const auto& sub : family.subdirs) {
+      const fs::path dir = fs::path(root) / sub;
+      found.searched.push_back(dir.string());
+      found.images = first_existing(dir, images_base);
+      if (!found.images.empty()) return found;
+    }
+  }
+  return found;
+}
+
 ImageDataset load_idx_family(const IdxFamily& family, const DatasetSpec& spec, const DataRoots& roots,
                              int64_t limit) {
   const std::string prefix = family.split_prefix.at(spec.split);
   const std::string images_base = prefix + "-images-idx3-ubyte";
   const std::string labels_base = prefix + "-labels-idx1-ubyte";
-  std::vector<std::string> searched;
-  for (const auto& root : roots.dirs) {
-    for (const auto& sub : family.subdirs) {
-      const fs::path dir = fs::path(root) / sub;
-      searched.push_back(dir.string());
-      const std::string images = first_existing(dir, images_base);
-      if (images.empty()) continue;
-      const std::string labels = first_existing(dir, labels_base);
-      if (labels.empty()) {
-        log().warn("{}: found {} but no {}[.gz] next to it; loading without labels", spec.to_string(), images,
-                   labels_base);
-      }
-      return read_idx_dataset(images, labels, limit);
-    }
+  const IdxFound found = find_idx(family, spec, roots);
+  if (found.images.empty()) {
+    throw DataError(spec.to_string(),
+                    fmt::format("dataset not found: no {}[.gz] in any of: {} (roots come from data.roots, then "
+                                "${}, then {}). To get it: {}",
+                                images_base, fmt::join(found.searched, ", "), kDataRootsEnvVar,
+                                fmt::join(default_data_roots(), " and "), family.how_to_get));
   }
-  throw DataError(spec.to_string(),
-                  fmt::format("dataset not found: no {}[.gz] in any of: {} (roots come from data.roots, then "
-                              "${}, then {}). To get it: {}",
-                              images_base, fmt::join(searched, ", "), kDataRootsEnvVar,
-                              fmt::join(default_data_roots(), " and "), family.how_to_get));
+  const std::string labels = first_existing(fs::path(found.images).parent_path(), labels_base);
+  if (labels.empty()) {
+    log().warn("{}: found {} but no {}[.gz] next to it; loading without labels", spec.to_string(), found.images,
+               labels_base);
+  }
+  return read_idx_dataset(found.images, labels, limit);
 }
 
 /// idx:PATH. A relative PATH that does not exist in the working directory is also tried under each root.
 ImageDataset load_idx_path(const DatasetSpec& spec, const DataRoots& roots, int64_t limit) {
-  std::vector<std::string> tried{spec.path};
-  std::string images = is_file(spec.path) ? spec.path : std::string();
-  if (images.empty() && fs::path(spec.path).is_relative()) {
-    for (const auto& root : roots.dirs) {
-      const fs::path candidate = fs::path(root) / spec.path;
-      tried.push_back(candidate.string());
-      if (is_file(candidate)) {
-        images = candidate.string();
-        break;
-      }
-    }
-  }
-  if (images.empty()) {
-    throw DataError(spec.path, fmt::format("IDX images file not found (tried {})", fmt::join(tried, ", ")));
-  }
+  const std::string images = detail::resolve_user_path(spec.path, roots, /*want_dir=*/false, "IDX images file");
   const auto labels = find_idx_labels_for(images);
   if (!labels) log().debug("{}: no sibling labels-idx1 file; loading without labels", images);
   return read_idx_dataset(images, labels.value_or(std::string()), limit);
@@ -91,9 +93,88 @@ DatasetKind named_idx_kind(IdxFamily family, std::string summary) {
   kind.summary = std::move(summary);
   kind.splits = {"train", "test"};
   kind.default_split = "test";
-  kind.load = [family = std::move(family)](const DatasetSpec& spec, const DataRoots& roots, int64_t limit) {
+  kind.how_to_get = family.how_to_get;
+  kind.load = [family](const DatasetSpec& spec, const DataRoots& roots, int64_t limit) {
     return load_idx_family(family, spec, roots, limit);
   };
+  kind.locate = [family](const DatasetSpec& spec, const DataRoots& roots) {
+    const IdxFound found = find_idx(family, spec, roots);
+    DatasetLocation loc;
+    loc.found = !found.images.empty();
+    loc.where = found.images;
+    loc.layout = "IDX";
+    loc.searched = found.searched;
+    return loc;
+  };
+  return kind;
+}
+
+// Feature-array kinds ---------------------------------------------------------------------------
+
+std::string feature_file(const DatasetSpec& spec, const DataRoots& roots, const char* what) {
+  return detail::resolve_user_path(spec.path, roots, /*want_dir=*/false, what);
+}
+
+FeatureDataset load_npy(const DatasetSpec& spec, const DataRoots& roots, int64_t limit) {
+  FeatureDataset ds;
+  const std::string file = feature_file(spec, roots, ".npy file");
+  const auto all = read_npy_features(file);  // the whole array: the label count is checked against it
+  ds.features = limit > 0 && limit < all.size(0) ? all.narrow(0, 0, limit).contiguous() : all;
+  ds.files = {file};
+  if (const auto labels = spec.option("labels")) {
+    const std::string lfile = detail::resolve_user_path(*labels, roots, /*want_dir=*/false, ".npy labels file");
+    const auto all_labels = read_npy_labels(lfile);
+    if (all_labels.size(0) != all.size(0)) {
+      throw DataError(lfile, fmt::format("has {} labels but {} has {} rows", all_labels.size(0), file, all.size(0)));
+    }
+    ds.labels = all_labels.narrow(0, 0, ds.size()).contiguous();
+    ds.files.push_back(lfile);
+  }
+  return ds;
+}
+
+FeatureDataset load_npz(const DatasetSpec& spec, const DataRoots& roots, int64_t limit) {
+  return read_npz_features(feature_file(spec, roots, ".npz archive"), spec.option("array").value_or(""),
+                           spec.option("labels").value_or(""), limit);
+}
+
+FeatureDataset load_csv(const DatasetSpec& spec, const DataRoots& roots, int64_t limit) {
+  CsvOptions o;
+  o.label_column = spec.option("label").value_or("");
+  if (const auto d = spec.option("delimiter")) {
+    static const std::map<std::string, char> kNamed = {{"comma", ','}, {"semicolon", ';'}, {"tab", '\t'},
+                                                       {"space", ' '}, {"whitespace", ' '}};
+    if (const auto it = kNamed.find(*d); it != kNamed.end()) {
+      o.delimiter = it->second;
+    } else if (d->size() == 1) {
+      o.delimiter = (*d)[0];
+    } else {
+      throw DataError(spec.to_string(), fmt::format("option delimiter={}: expected one character or comma, semicolon, "
+                                                    "tab, space",
+                                                    *d));
+    }
+  }
+  if (const auto h = spec.option("header")) {
+    if (*h != "yes" && *h != "no") {
+      throw DataError(spec.to_string(), fmt::format("option header={}: expected yes or no", *h));
+    }
+    o.header = *h == "yes" ? 1 : 0;
+  }
+  return read_csv_features(feature_file(spec, roots, "CSV file"), o, limit);
+}
+
+FeatureDataset load_arff(const DatasetSpec& spec, const DataRoots& roots, int64_t limit) {
+  return read_arff_features(feature_file(spec, roots, "ARFF file"), spec.option("label").value_or(""), limit);
+}
+
+DatasetKind feature_kind(std::string name, std::string summary, std::vector<SpecOptionInfo> options,
+                         FeatureLoader loader) {
+  DatasetKind kind;
+  kind.name = std::move(name);
+  kind.summary = std::move(summary);
+  kind.takes_path = true;
+  kind.options = std::move(options);
+  kind.load_features = std::move(loader);
   return kind;
 }
 
@@ -113,6 +194,16 @@ std::vector<DatasetKind> build_kinds() {
        "scripts/fetch_data.sh mnist (downloads into ./data/mnist), or place the IDX files in ROOT/mnist/; "
        "note the MNIST train split is not mirrored offline, only the test split"},
       "MNIST handwritten digits, 28x28 grayscale, train 60000 / test 10000"));
+  kinds.push_back(cifar10_kind());
+  kinds.push_back(svhn_kind());
+  kinds.push_back(celeba_kind());
+  kinds.push_back(noise_kind());
+  kinds.push_back(constant_kind());
+  DatasetKind digits = coloured_digits_kind();
+  digits.locate = [](const DatasetSpec&, const DataRoots& roots) {
+    return locate_dataset(DatasetSpec{"mnist", "test", "", {}}, roots);
+  };
+  kinds.push_back(std::move(digits));
 
   DatasetKind idx;
   idx.name = "idx";
@@ -120,7 +211,34 @@ std::vector<DatasetKind> build_kinds() {
   idx.takes_path = true;
   idx.load = load_idx_path;
   kinds.push_back(std::move(idx));
+  kinds.push_back(folder_kind());
+
+  kinds.push_back(feature_kind("npy", "a NumPy .npy array [N, D] (float32, float64 or int64) of features",
+                               {{"labels", "PATH", "an .npy file of N integer labels"}}, load_npy));
+  kinds.push_back(feature_kind(
+      "npz", "one array [N, D] of a NumPy .npz archive (stored or deflated); labels from its 'labels' or 'y' array",
+      {{"array", "NAME", "the features array (also written npz:PATH#NAME); default: the only array besides labels/y"},
+       {"labels", "NAME", "the labels array (default: 'labels' or 'y' when present)"}},
+      load_npz));
+  kinds.push_back(feature_kind(
+      "csv", "a CSV/TSV table of numbers, header detected; optionally one label column",
+      {{"label", "COL", "label column: header name, 0-based index, first or last (default: no labels)"},
+       {"delimiter", "C", "comma, semicolon, tab, space or one character (default: detected)"},
+       {"header", "yes|no", "whether the first row names the columns (default: detected)"}},
+      load_csv));
+  kinds.push_back(feature_kind(
+      "arff", "a Weka ARFF table (dense); the last attribute is the label when nominal",
+      {{"label", "NAME|none", "label attribute (default: the last one when it is nominal)"}}, load_arff));
   return kinds;
+}
+
+std::string kind_syntax(const DatasetKind& kind) {
+  std::string s = kind.takes_path ? kind.name + ":PATH"
+                  : kind.splits.empty() ? kind.name
+                                        : fmt::format("{}[:{}]", kind.name, fmt::join(kind.splits, "|"));
+  if (kind.name == "npz") s += "[#ARRAY]";
+  if (!kind.options.empty()) s += "[?OPTIONS]";
+  return s;
 }
 
 }  // namespace
@@ -145,10 +263,7 @@ std::vector<std::string> known_dataset_names() {
 
 std::string dataset_spec_syntax() {
   std::vector<std::string> forms;
-  for (const auto& kind : dataset_kinds()) {
-    forms.push_back(kind.takes_path ? kind.name + ":PATH"
-                                    : fmt::format("{}[:{}]", kind.name, fmt::join(kind.splits, "|")));
-  }
+  for (const auto& kind : dataset_kinds()) forms.push_back(kind_syntax(kind));
   return fmt::format("{}", fmt::join(forms, ", "));
 }
 
@@ -163,11 +278,58 @@ ImageDataset load_dataset(const DatasetSpec& spec, const DataRoots& roots, int64
   if (kind == nullptr) {
     throw DataError(text, fmt::format("unknown dataset \"{}\"; valid: {}", spec.name, dataset_spec_syntax()));
   }
+  if (!kind->load) {
+    throw DataError(text, fmt::format("{}: is a feature-array dataset ([N, D] numbers), not images; image models "
+                                      "need an image dataset ({})",
+                                      kind->name, dataset_spec_syntax()));
+  }
   ImageDataset ds = kind->load(spec, roots, limit);
+  detail::apply_limit(ds, limit);
   ds.spec = text;
-  log().info("loaded {}: {} images {}x{}x{}{} from {}", text, ds.size(), ds.images.size(1), ds.images.size(2),
-             ds.images.size(3), ds.has_labels() ? " with labels" : ", no labels", fmt::join(ds.files, ", "));
+  std::string from;
+  if (ds.files.size() > 3) {
+    from = fmt::format(" from {} files ({}, …)", ds.files.size(), ds.files.front());
+  } else if (!ds.files.empty()) {
+    from = fmt::format(" from {}", fmt::join(ds.files, ", "));
+  } else {
+    from = " (generated)";
+  }
+  log().info("loaded {}: {} images {}x{}x{}{}{}", text, ds.size(), ds.images.size(1), ds.images.size(2),
+             ds.images.size(3), ds.has_labels() ? " with labels" : ", no labels", from);
   return ds;
+}
+
+FeatureDataset load_features(const std::string& spec, const DataRoots& roots, int64_t limit) {
+  return load_features(parse_dataset_spec(spec), roots, limit);
+}
+
+FeatureDataset load_features(const DatasetSpec& spec, const DataRoots& roots, int64_t limit) {
+  const std::string text = spec.to_string();
+  if (limit < 0) throw DataError(text, fmt::format("limit must be >= 0 (got {})", limit));
+  const DatasetKind* kind = find_dataset_kind(spec.name);
+  if (kind == nullptr) {
+    throw DataError(text, fmt::format("unknown dataset \"{}\"; valid: {}", spec.name, dataset_spec_syntax()));
+  }
+  FeatureDataset ds;
+  if (kind->is_features()) {
+    ds = kind->load_features(spec, roots, limit);
+  } else {
+    ImageDataset images = load_dataset(spec, roots, limit);
+    ds.features = images.images.reshape({images.size(), -1}).to(torch::kFloat32).div_(255.0);
+    ds.labels = images.labels;
+    ds.files = std::move(images.files);
+  }
+  ds.spec = text;
+  log().info("loaded {}: {} rows x {} features{}", text, ds.size(), ds.dim(), ds.has_labels() ? " with labels" : "");
+  return ds;
+}
+
+DatasetLocation locate_dataset(const DatasetSpec& spec, const DataRoots& roots) {
+  const DatasetKind* kind = find_dataset_kind(spec.name);
+  if (kind == nullptr || !kind->locate) {
+    throw DataError(spec.to_string(), "not a named dataset stored under the data roots; nothing to locate");
+  }
+  return kind->locate(spec, roots);
 }
 
 }  // namespace flowood::data

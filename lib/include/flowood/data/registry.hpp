@@ -1,13 +1,14 @@
 #pragma once
-/// The dataset factory: one table maps a dataset name to its loader, so new kinds (cifar10, svhn,
-/// folder:, npy:) are one entry each. Parsing a spec, resolving it under the roots and loading go
-/// through here.
+/// The dataset factory: one table maps a dataset name to its loader, so every kind (mnist, cifar10,
+/// svhn, celeba, folder:, noise:, npy:, …) is one entry. Parsing a spec, resolving it under the
+/// roots and loading go through here.
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "flowood/data/dataset.hpp"
+#include "flowood/data/features.hpp"
 #include "flowood/data/roots.hpp"
 #include "flowood/data/spec.hpp"
 
@@ -17,14 +18,43 @@ namespace flowood::data {
 using DatasetLoader =
     std::function<ImageDataset(const DatasetSpec& spec, const DataRoots& roots, int64_t limit)>;
 
+/// Loads a parsed spec of a feature-array kind; `limit` > 0 keeps the first `limit` rows.
+using FeatureLoader =
+    std::function<FeatureDataset(const DatasetSpec& spec, const DataRoots& roots, int64_t limit)>;
+
+/// Where a named dataset's split is on disk (or that it is not there, and where we looked).
+struct DatasetLocation {
+  bool found = false;
+  std::string where;                  ///< the file or directory that would be read; empty when not found
+  std::string layout;                 ///< which layout was recognised, e.g. "JPEG mirror tarball"
+  std::vector<std::string> searched;  ///< every candidate tried, in order
+};
+
+/// Finds a named dataset's split under the roots without reading it.
+using DatasetLocator = std::function<DatasetLocation(const DatasetSpec& spec, const DataRoots& roots)>;
+
+/// An option a kind accepts after '?'.
+struct SpecOptionInfo {
+  std::string key;    ///< lowercase
+  std::string value;  ///< value syntax for help texts ("N", "CxHxW"); empty for a flag
+  std::string help;   ///< one line
+};
+
 /// One entry of the factory table.
 struct DatasetKind {
-  std::string name;                 ///< spec prefix: "fashion-mnist", "idx"
-  std::string summary;              ///< one line for help texts and docs
-  bool takes_path = false;          ///< spec is NAME:PATH (else NAME[:SPLIT])
-  std::vector<std::string> splits;  ///< valid splits of a named dataset
-  std::string default_split;        ///< used when the spec has none
-  DatasetLoader load;
+  std::string name;                     ///< spec prefix: "fashion-mnist", "idx"
+  std::string summary;                  ///< one line for help texts and docs
+  bool takes_path = false;              ///< spec is NAME:PATH (else NAME[:SPLIT])
+  std::vector<std::string> splits;      ///< valid splits of a named dataset (empty: the kind takes none)
+  std::string default_split;            ///< used when the spec has none
+  std::vector<SpecOptionInfo> options;  ///< accepted ?options
+  bool generated = false;               ///< synthetic: made from a seed, nothing to find on disk
+  std::string how_to_get;               ///< named kinds: how to obtain the files (also in not-found errors)
+  DatasetLoader load;                   ///< image kinds; empty for feature kinds
+  FeatureLoader load_features;          ///< feature kinds; empty for image kinds
+  DatasetLocator locate;                ///< named kinds stored on disk; empty otherwise
+
+  bool is_features() const { return static_cast<bool>(load_features); }
 };
 
 /// Every dataset kind, in the order shown to users.
@@ -33,18 +63,28 @@ const std::vector<DatasetKind>& dataset_kinds();
 /// The kind called `name` (exact, lowercase), or nullptr.
 const DatasetKind* find_dataset_kind(const std::string& name);
 
-/// Names of all kinds: {"fashion-mnist", "mnist", "idx"}.
+/// Names of all kinds, in table order.
 std::vector<std::string> known_dataset_names();
 
-/// Human-readable syntax of every kind, e.g. "fashion-mnist[:train|test], mnist[:train|test], idx:PATH".
+/// Human-readable syntax of every kind, e.g. "fashion-mnist[:train|test], …, idx:PATH, folder:PATH[?OPTIONS]".
 std::string dataset_spec_syntax();
 
-/// Parses `spec`, finds the data under `roots` and loads it: images [N, 1, H, W] uint8, labels [N]
-/// int64 (undefined when the source has none), `spec` set to the canonical spec, `files` the paths
-/// read. `limit` > 0 keeps the first `limit` images (0 = all). Throws DataError naming the spec or
-/// file: unknown dataset, dataset not found (lists every directory searched and how to get it),
-/// malformed file.
+/// Parses `spec`, finds the data under `roots` and loads it: images [N, C, H, W] uint8, labels [N]
+/// int64 (undefined when the source has none), `spec` set to the canonical spec, `files` the source
+/// files read. `limit` > 0 keeps the first `limit` images (0 = all). Throws DataError naming the spec
+/// or file: unknown dataset, dataset not found (lists every directory searched and how to get it),
+/// malformed file, a feature-array spec (npy:, csv:, …: use load_features).
 ImageDataset load_dataset(const std::string& spec, const DataRoots& roots, int64_t limit = 0);
 ImageDataset load_dataset(const DatasetSpec& spec, const DataRoots& roots, int64_t limit = 0);
+
+/// Parses and loads a spec as feature vectors: features [N, D] float32, labels [N] int64 or
+/// undefined. Feature-array kinds (npy:, npz:, csv:, arff:) give their table; an image spec gives
+/// its pixels flattened in C, H, W order as value/255 (D = C·H·W). `limit` as above.
+FeatureDataset load_features(const std::string& spec, const DataRoots& roots, int64_t limit = 0);
+FeatureDataset load_features(const DatasetSpec& spec, const DataRoots& roots, int64_t limit = 0);
+
+/// Where a named, on-disk dataset's split is; throws DataError when the kind is generated or
+/// reads a path (nothing to locate).
+DatasetLocation locate_dataset(const DatasetSpec& spec, const DataRoots& roots);
 
 }  // namespace flowood::data

@@ -1,0 +1,34 @@
+#pragma once
+/// SVHN (Netzer et al. 2011), cropped digits: 3x32x32 colour house-number digits, train 73 257 /
+/// test 26 032, from the official MATLAB files train_32x32.mat / test_32x32.mat (read with libmatio).
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "flowood/data/dataset.hpp"
+#include "flowood/data/registry.hpp"
+
+namespace flowood::data {
+
+/// Reads an SVHN .mat file: variable X [32, 32, 3, N] uint8 (MATLAB order: row, column, channel,
+/// image) and y [N, 1] with labels 1..10, where 10 means the digit 0. Returns images [N, 3, 32, 32]
+/// uint8 and labels [N] int64 in 0..9. `limit` > 0 keeps the first images. Throws DataError(path)
+/// when the file is not a MAT file, lacks X or y (listing the variables it has), or has other
+/// types, shapes or labels.
+ImageDataset read_svhn_mat(const std::string& path, int64_t limit = 0);
+
+/// Writes a MAT (v5) file with the given variables. Each tensor (uint8 or float64) is stored with
+/// MATLAB dimensions equal to its sizes (so a [32, 32, 3, N] tensor becomes X(32, 32, 3, N)),
+/// converted to MATLAB's column-major order. For tests and fixtures. Throws IoError(path).
+void write_mat_file(const std::string& path, const std::vector<std::pair<std::string, torch::Tensor>>& variables);
+
+/// Writes images [N, 3, H, W] uint8 and labels [N] (0..9) as an SVHN-style .mat (X, y with 10 for 0).
+void write_svhn_mat(const std::string& path, const torch::Tensor& images, const torch::Tensor& labels);
+
+/// The factory-table entry "svhn[:train|test]".
+DatasetKind svhn_kind();
+
+}  // namespace flowood::data
