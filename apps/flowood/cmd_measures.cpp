@@ -41,23 +41,15 @@ Stat stat_of(const std::vector<torch::Tensor>& parts) {
   return {v.mean().item<double>(), v.numel() > 1 ? v.std(true).item<double>() : 0.0};
 }
 
-bool has_batch_norm(torch::nn::Module& model) {
-  for (const auto& b : model.named_buffers())
-    if (b.key().find("running_mean") != std::string::npos) return true;
-  return false;
-}
-
 void run_measures(const MeasuresOptions& o) {
   if (!o.json.empty()) io::check_output_path(o.json, "--json");
-  const auto stored = load_config(RunPaths{o.run_dir}.config(), {});
-  const auto device = resolve_device(o.device.empty() ? stored.config.device : o.device, "--device");
-  apply_threads(stored.config);
-  auto run = load_run(o.run_dir, device);
+  auto run = open_run(o.run_dir, o.device);
+  const auto device = run.device;
   auto& model = *run.model;
   const auto& cfg = run.config.config;
   if (model.input_shape().size() != 3) throw ConfigError("--run", "measures need an image model");
   const uint64_t seed = static_cast<uint64_t>(o.seed >= 0 ? o.seed : cfg.seed);
-  const bool bn = has_batch_norm(model);
+  const bool bn = flows::has_batch_norm(model);
   std::vector<std::string> specs{o.in.empty() ? cfg.data.test : o.in};
   for (const auto& s : o.ood.empty() ? cfg.data.ood : o.ood) specs.push_back(s);
 
@@ -93,14 +85,8 @@ void run_measures(const MeasuresOptions& o) {
       record(fmt::format("edge correlation, latent mean of K={}", o.samples), data.spec,
              flows::edge_correlation(latent_sum / static_cast<double>(o.samples), x));
       if (bn) {
-        std::vector<std::pair<std::string, torch::Tensor>> saved;
-        for (const auto& b : model.named_buffers()) saved.emplace_back(b.key(), b.value().clone());
-        model.train();
-        const auto z_bn = flows::latent_image(model, x, noise(0));
-        model.eval();
-        auto buffers = model.named_buffers();
-        for (auto& [key, value] : saved) buffers[key].copy_(value);
-        record("edge correlation, batch norm train mode", data.spec, flows::edge_correlation(z_bn, x));
+        record("edge correlation, batch norm train mode", data.spec,
+               flows::edge_correlation(flows::latent_image_train_mode(model, x, noise(0)), x));
       }
     }
   }

@@ -36,16 +36,14 @@ void run_sample(const SampleOptions& o) {
   if (!image && !out.empty()) throw ConfigError("--out", "tabular models have no images to draw; use --npy");
   if (!out.empty()) io::check_output_path(out, "--out");
   if (!o.npy.empty()) io::check_output_path(o.npy, "--npy");
-  const auto device = resolve_device(o.device.empty() ? stored.config.device : o.device, "--device");
-  apply_threads(stored.config);
-  auto run = load_run(o.run_dir, device);
+  auto run = open_run(o.run_dir, o.device);
   auto& model = *run.model;
   const uint64_t seed = static_cast<uint64_t>(o.seed >= 0 ? o.seed : stored.config.seed);
   torch::NoGradGuard no_grad;
   model.eval();
   auto gen = make_generator(seed, Stream::kEvalNoise, 424242);
   const auto z = at::randn({o.n, model.dim()}, gen, torch::TensorOptions().dtype(torch::kFloat32)) * o.temperature;
-  auto x = model.inverse(z.to(device)).cpu();
+  auto x = model.inverse(z.to(run.device)).cpu();
   const auto bad = (~torch::isfinite(x)).flatten(1).any(1).sum().item<int64_t>();
   if (bad > 0) std::cout << "note: " << bad << " of " << o.n << " samples have non-finite values (shown black)\n";
   x = torch::nan_to_num(x, 0.0, 0.0, 0.0);

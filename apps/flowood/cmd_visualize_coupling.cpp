@@ -30,10 +30,8 @@ struct CouplingOptions {
 void run_coupling(const CouplingOptions& o) {
   const std::string out = o.out.empty() ? o.run_dir + "/coupling.png" : o.out;
   io::check_output_path(out, "--out");
-  const auto stored = load_config(RunPaths{o.run_dir}.config(), {});
-  const auto device = resolve_device(o.device.empty() ? stored.config.device : o.device, "--device");
-  apply_threads(stored.config);
-  auto run = load_run(o.run_dir, device);
+  auto run = open_run(o.run_dir, o.device);
+  const auto device = run.device;
   auto& model = *run.model;
   const auto& cfg = run.config.config;
   if (model.input_shape().size() != 3) throw ConfigError("--run", "visualize-coupling needs an image model");

@@ -35,19 +35,11 @@ struct LatentsOptions {
   std::string device;
 };
 
-bool has_batch_norm(torch::nn::Module& model) {
-  for (const auto& b : model.named_buffers())
-    if (b.key().find("running_mean") != std::string::npos) return true;
-  return false;
-}
-
 void run_latents(const LatentsOptions& o) {
   const std::string out = o.out.empty() ? o.run_dir + "/latents.png" : o.out;
   io::check_output_path(out, "--out");
-  const auto stored = load_config(RunPaths{o.run_dir}.config(), {});
-  const auto device = resolve_device(o.device.empty() ? stored.config.device : o.device, "--device");
-  apply_threads(stored.config);
-  auto run = load_run(o.run_dir, device);
+  auto run = open_run(o.run_dir, o.device);
+  const auto device = run.device;
   auto& model = *run.model;
   const auto& cfg = run.config.config;
   if (model.input_shape().size() != 3) throw ConfigError("--run", "visualize-latents needs an image model");
@@ -63,7 +55,7 @@ void run_latents(const LatentsOptions& o) {
       throw ConfigError("--channel", fmt::format("must be all or 0..{} (got '{}')", channels - 1, o.channel));
   }
   const uint64_t seed = static_cast<uint64_t>(o.seed >= 0 ? o.seed : cfg.seed);
-  const bool bn = has_batch_norm(model);
+  const bool bn = flows::has_batch_norm(model);
   if (!bn) std::cout << "note: " << model.name() << " has no batch norm: no train-mode column\n";
 
   const auto picks = o.images.empty() ? default_picks(cfg) : o.images;
@@ -88,14 +80,9 @@ void run_latents(const LatentsOptions& o) {
       // Batch statistics of the picked images followed by the dataset's first images, bn_batch in all.
       const auto rest = std::max<int64_t>(0, o.bn_batch - x.size(0));
       const auto batch = torch::cat({x, data::to_unit_float(pick.dataset.images.narrow(0, 0, std::min(rest, pick.dataset.size())), device)});
-      std::vector<std::pair<std::string, torch::Tensor>> saved;
-      for (const auto& b : model.named_buffers()) saved.emplace_back(b.key(), b.value().clone());
-      model.train();
-      z_bn = flows::latent_image(model, batch, flows::uniform_noise_like(batch, make_generator(seed, Stream::kEvalNoise, 8000 + pi)))
+      z_bn = flows::latent_image_train_mode(
+                 model, batch, flows::uniform_noise_like(batch, make_generator(seed, Stream::kEvalNoise, 8000 + pi)))
                  .narrow(0, 0, x.size(0));
-      model.eval();
-      auto buffers = model.named_buffers();
-      for (auto& [key, value] : saved) buffers[key].copy_(value);
     }
     for (int64_t i = 0; i < x.size(0); ++i) {
       std::vector<viz::Panel> row{{x[i], viz::PanelScale::kUnit},

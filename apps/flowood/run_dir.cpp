@@ -9,6 +9,7 @@
 #include <fmt/ranges.h>
 #include <torch/torch.h>
 
+#include "flowood/core/device.hpp"
 #include "flowood/core/error.hpp"
 #include "flowood/core/log.hpp"
 #include "flowood/flows/factory.hpp"
@@ -112,9 +113,18 @@ LoadedRun load_run(const std::string& dir, const torch::Device& device) {
   out.config = load_config(run.config(), {});
   out.model = flows::make_flow(out.config.config.model);
   out.model->to(device);
+  out.device = device;
   out.step = train::load_checkpoint(run.checkpoint(), *out.model, nullptr, device).step;
   out.model->eval();
   return out;
+}
+
+LoadedRun open_run(const std::string& dir, const std::string& device_flag) {
+  if (!fs::is_directory(dir)) throw IoError(dir, "no such run directory");
+  const auto stored = load_config(RunPaths{dir}.config(), {});
+  const auto device = resolve_device(device_flag.empty() ? stored.config.device : device_flag, "--device");
+  apply_threads(stored.config);
+  return load_run(dir, device);
 }
 
 void apply_threads(const config::ExperimentConfig& config) {

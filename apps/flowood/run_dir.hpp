@@ -41,8 +41,12 @@ struct LoadedRun {
   LoadedConfig config;
   flows::FlowModel model{nullptr};
   int64_t step = 0;
+  torch::Device device{torch::kCPU};  ///< where the model is
 };
 LoadedRun load_run(const std::string& dir, const torch::Device& device);
+/// load_run for the verbs that read a run: the device from `device_flag` (or the run's
+/// config.device when empty) and the run's thread setting applied first.
+LoadedRun open_run(const std::string& dir, const std::string& device_flag);
 
 /// Applies config.threads (0 keeps LibTorch's default).
 void apply_threads(const config::ExperimentConfig& config);

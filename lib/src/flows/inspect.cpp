@@ -62,6 +62,24 @@ torch::Tensor latent_image(FlowModelImpl& model, const torch::Tensor& x, const t
   return model.body().to_input_layout(z);
 }
 
+bool has_batch_norm(torch::nn::Module& model) {
+  for (const auto& b : model.named_buffers())
+    if (b.key().find("running_mean") != std::string::npos) return true;
+  return false;
+}
+
+torch::Tensor latent_image_train_mode(FlowModelImpl& model, const torch::Tensor& x, const torch::Tensor& u) {
+  std::vector<std::pair<std::string, torch::Tensor>> saved;
+  for (const auto& b : model.named_buffers()) saved.emplace_back(b.key(), b.value().clone());
+  const bool was_training = model.is_training();
+  model.train();
+  const auto z = latent_image(model, x, u);
+  model.train(was_training);
+  auto buffers = model.named_buffers();
+  for (auto& [key, value] : saved) buffers[key].copy_(value);
+  return z;
+}
+
 torch::Tensor predictability_error(const CouplingView& v) {
   const auto r = v.region.flatten(1);
   const auto x = v.input.flatten(1), pred = v.shift.flatten(1);

@@ -30,6 +30,13 @@ std::vector<CouplingView> trace_couplings(FlowModelImpl& model, const torch::Ten
 /// The latent of x with noise u placed back in image layout [N, C, H, W] (the "reshape model").
 torch::Tensor latent_image(FlowModelImpl& model, const torch::Tensor& x, const torch::Tensor& u);
 
+/// Whether the model has batch norm layers (running statistics) anywhere.
+bool has_batch_norm(torch::nn::Module& model);
+
+/// latent_image with batch norm in train mode: statistics of the batch x itself (paper §5,
+/// spec §7). The model's running statistics and mode are restored afterwards.
+torch::Tensor latent_image_train_mode(FlowModelImpl& model, const torch::Tensor& x, const torch::Tensor& u);
+
 /// Normalised error of −t as a prediction of the transformed values, per example [N]:
 /// Σ_T (−t − x)² / Σ_T (x − mean_T x)² over the transformed positions T (0 = perfect prediction,
 /// 1 = no better than the mean). The paper (§6) observes in- and out-of-distribution inputs
