@@ -18,6 +18,7 @@
 #include "flowood/core/log.hpp"
 #include "flowood/io/csv.hpp"
 #include "flowood/io/json.hpp"
+#include "flowood/ood/curves.hpp"
 #include "flowood/ood/metrics.hpp"
 
 namespace flowood::app {
@@ -27,7 +28,9 @@ struct AurocOptions {
   std::string in_path;
   std::vector<std::string> ood_paths;
   std::string json_path;
-  std::string column = io::kScoreLoglikColumn;
+  std::string column;  ///< empty: the in-distribution file's `score` column when it has one, else loglik
+  int64_t bootstrap = 1000;
+  int64_t seed = 0;
 };
 
 struct ScoreFile {
@@ -76,20 +79,32 @@ io::Json file_json(const ScoreFile& f) {
 void run_auroc(const AurocOptions& o) {
   if (!o.json_path.empty()) io::check_output_path(o.json_path, "--json");
 
+  std::string column = o.column;
+  if (column.empty()) {
+    const auto peek = io::read_score_csv(o.in_path);
+    const auto score = peek.meta.find("score");
+    column = score != peek.meta.end() && peek.has_column(score->second) ? score->second : io::kScoreLoglikColumn;
+  }
   io::CsvTable in_table;
-  const ScoreFile in = load(o.in_path, o.column, &in_table);
-  const bool higher_is_in = io::score_column_higher_is_in(in_table, o.column);
+  const ScoreFile in = load(o.in_path, column, &in_table);
+  const bool higher_is_in = io::score_column_higher_is_in(in_table, column);
 
   std::vector<ScoreFile> oods;
   std::vector<ood::OodMetrics> metrics;
+  std::vector<std::optional<ood::MetricIntervals>> intervals;
   for (const auto& path : o.ood_paths) {
     io::CsvTable table;
-    oods.push_back(load(path, o.column, &table));
+    oods.push_back(load(path, column, &table));
     check_agree(in_table, table);
   }
   log().info("in-distribution: {} ({} scores), column '{}', {} = more in-distribution", in.name, in.scores.size(),
-             o.column, higher_is_in ? "higher" : "lower");
-  for (const auto& f : oods) metrics.push_back(ood::compute_ood_metrics(in.scores, f.scores, higher_is_in));
+             column, higher_is_in ? "higher" : "lower");
+  for (std::size_t i = 0; i < oods.size(); ++i) {
+    metrics.push_back(ood::compute_ood_metrics(in.scores, oods[i].scores, higher_is_in));
+    intervals.push_back(o.bootstrap > 0 ? std::optional(ood::bootstrap_intervals(in.scores, oods[i].scores, higher_is_in,
+                                                                                  o.bootstrap, static_cast<uint64_t>(o.seed) + i))
+                                        : std::nullopt);
+  }
 
   if (!o.json_path.empty()) {
     io::Json ood = io::Json::array();
@@ -97,14 +112,15 @@ void run_auroc(const AurocOptions& o) {
       io::Json entry = file_json(oods[i]);
       const io::Json m = metrics[i].to_json();
       for (std::size_t k = 0; k < m.keys().size(); ++k) entry.set(m.keys()[k], m.values()[k]);
+      if (intervals[i]) entry.set("ci", intervals[i]->to_json());
       ood.push_back(std::move(entry));
     }
     io::Json root = io::Json::object();
-    root.set("in", file_json(in)).set("ood", std::move(ood)).set("score", o.column);
+    root.set("in", file_json(in)).set("ood", std::move(ood)).set("score", column);
     io::write_json_file(o.json_path, root);
   }
   std::vector<MetricsRow> rows;
-  for (std::size_t i = 0; i < oods.size(); ++i) rows.push_back({oods[i].name, metrics[i]});
+  for (std::size_t i = 0; i < oods.size(); ++i) rows.push_back({oods[i].name, "", metrics[i], intervals[i]});
   std::cout << format_metrics_table(rows) << std::flush;
 }
 
@@ -122,9 +138,12 @@ void register_auroc(CLI::App& app) {
       ->required()
       ->type_name("FILE");
   cmd->add_option("--json", o->json_path, "Also write the metrics as JSON to FILE (atomically)")->type_name("FILE");
+  cmd->add_option("--bootstrap", o->bootstrap, "Resamples for 95 % bootstrap confidence intervals (0 = none)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--seed", o->seed, "Seed of the bootstrap resamples")->check(CLI::NonNegativeNumber);
   cmd->add_option("--column", o->column,
-                  "Score column (default loglik; loglik: higher = in-distribution, bpd: lower = "
-                  "in-distribution, others: the files' higher_is_in metadata)")
+                  "Score column (default: the file's score method, else loglik; loglik: higher = in-distribution, "
+                  "bpd: lower = in-distribution, others: the files' higher_is_in metadata)")
       ->type_name("NAME");
   cmd->callback([o] { run_auroc(*o); });
 }

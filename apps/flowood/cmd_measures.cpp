@@ -43,7 +43,7 @@ Stat stat_of(const std::vector<torch::Tensor>& parts) {
 
 void run_measures(const MeasuresOptions& o) {
   if (!o.json.empty()) io::check_output_path(o.json, "--json");
-  auto run = open_run(o.run_dir, o.device);
+  auto run = open_image_run(o.run_dir, o.device, "measures");
   const auto device = run.device;
   auto& model = *run.model;
   const auto& cfg = run.config.config;
@@ -69,7 +69,7 @@ void run_measures(const MeasuresOptions& o) {
     resolved.push_back(data.spec);
     for (int64_t start = 0; start < data.size(); start += o.batch) {
       const auto count = std::min(o.batch, data.size() - start);
-      const auto x = data::to_unit_float(data.images.narrow(0, start, count), device);
+      const auto x = data::to_model_input(data.images.narrow(0, start, count), device);
       const auto noise = [&](int64_t k) {
         return flows::uniform_noise_like(x, make_generator(seed, Stream::kEvalNoise, 10000 + d * 1000 + start, k));
       };

@@ -1,5 +1,8 @@
-// flowood run: the whole experiment — train, score the test set and every OOD set, AUROC and
-// friends, histogram — into one run directory. Finished stages are skipped on a second run.
+// flowood run: the whole experiment — train (plus the background model and ensemble members the
+// score methods need), score the test set and every OOD set with every method in `scores`, metrics
+// with confidence intervals, ROC/PR curves, histogram — into one run directory. Finished stages
+// are skipped on a second run.
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -13,6 +16,8 @@
 #include "flowood/io/json.hpp"
 #include "flowood/ood/metrics.hpp"
 #include "flowood/viz/histogram.hpp"
+#include "evaluation.hpp"
+#include "method_scores.hpp"
 #include "report.hpp"
 #include "stages.hpp"
 
@@ -26,19 +31,15 @@ struct RunOptions {
   std::vector<std::string> overrides;
 };
 
-// A score file is current when it was written for this checkpoint step with the same settings
-// (samples, seed, image limit).
-bool score_is_current(const std::string& path, int64_t step, int64_t limit, const ood::LoglikOptions& o) {
-  if (!fs::exists(path)) return false;
-  try {
-    const auto t = io::read_score_csv(path);
-    return t.meta.count("step") && t.meta.at("step") == std::to_string(step) && t.meta.count("samples") &&
-           t.meta.at("samples") == std::to_string(o.samples) && t.meta.count("seed") &&
-           t.meta.at("seed") == std::to_string(o.seed) && t.meta.count("limit") &&
-           t.meta.at("limit") == std::to_string(limit);
-  } catch (const Error&) {
-    return false;
-  }
+bool lists(const config::ExperimentConfig& cfg, const std::string& method) {
+  return std::find(cfg.scores.begin(), cfg.scores.end(), method) != cfg.scores.end();
+}
+
+// Trains an auxiliary run (background model, ensemble member) inside the main run directory.
+void train_auxiliary(const LoadedConfig& aux, const std::string& dir, const char* what) {
+  log().info("training the {} in {}", what, dir);
+  const auto trained = train_stage(aux, RunPaths{dir});
+  if (trained.stopped) throw StoppedEarly(trained.steps);
 }
 
 void run_experiment(const RunOptions& o) {
@@ -46,11 +47,25 @@ void run_experiment(const RunOptions& o) {
   const auto& cfg = loaded.config;
   const auto paths = run_paths(o.run_dir, cfg);
 
-  // 1. train (skips itself when the checkpoint is final)
+  // 1. train (each stage skips itself when its checkpoint is final)
   const auto trained = train_stage(loaded, paths);
   if (trained.stopped) throw StoppedEarly(trained.steps);
+  MethodSources sources;
+  sources.typicality_reference = cfg.score.typicality_reference;
+  if (lists(cfg, "likelihood-ratio")) {
+    sources.background_dir = paths.dir + "/background";
+    train_auxiliary(background_config(loaded), sources.background_dir, "likelihood-ratio background model");
+  }
+  if (lists(cfg, "waic")) {
+    for (int64_t k = 1; k < cfg.score.ensemble; ++k) {
+      const auto member = ensemble_member_config(loaded, k);
+      sources.ensemble_dirs.push_back(fmt::format("{}/ensemble/seed-{}", paths.dir, member.config.seed));
+      train_auxiliary(member, sources.ensemble_dirs.back(), "WAIC ensemble member");
+    }
+  }
+  add_log_file(paths.log_file());
 
-  // 2. score the in-distribution test set and every OOD set
+  // 2. score the in-distribution test set and every OOD set, with every method
   const auto device = resolve_device(cfg.device);
   const auto run = load_run(paths.dir, device);
   fs::create_directories(paths.scores_dir());
@@ -58,45 +73,56 @@ void run_experiment(const RunOptions& o) {
   options.batch_size = cfg.score.batch_size;
   options.samples = cfg.score.samples;
   options.seed = static_cast<uint64_t>(cfg.seed);
+  MethodScorer scorer(run, paths.dir, options, cfg.data.test_limit, sources, paths.scores_dir());
   std::vector<std::string> specs{cfg.data.test};
   specs.insert(specs.end(), cfg.data.ood.begin(), cfg.data.ood.end());
-  std::vector<io::CsvTable> tables;
-  for (const auto& spec : specs) {
-    const auto csv = paths.score_file(spec);
-    if (score_is_current(csv, run.step, cfg.data.test_limit, options)) {
-      log().info("scores of {} are current: {}", spec, csv);
-      tables.push_back(io::read_score_csv(csv));
-    } else {
-      tables.push_back(score_stage(run, paths.dir, spec, cfg.data.test_limit, options, csv, ""));
+  std::vector<io::CsvTable> loglik;  // every set's log-likelihoods: the histogram and datasets summary
+  for (const auto& spec : specs) loglik.push_back(scorer.score("loglik", spec));
+  std::vector<MethodResults> methods;
+  for (const auto& method : cfg.scores) {
+    MethodResults r{method, {}, {}};
+    for (const auto& spec : specs) {
+      const bool own_file = method != "loglik" && method != "bpd";
+      const auto file = method_score_file(paths, spec, own_file ? method : "loglik");
+      r.tables.push_back(method == "loglik" ? loglik[r.tables.size()] : scorer.score(method, spec, own_file ? file : ""));
+      r.files.push_back(file);
     }
+    methods.push_back(std::move(r));
   }
 
-  // 3. metrics of every OOD set against the test set
-  const auto& in = tables.front().column(io::kScoreLoglikColumn);
-  std::vector<MetricsRow> rows;
-  io::Json ood_json = io::Json::array();
-  for (size_t i = 1; i < tables.size(); ++i) {
-    const auto m = ood::compute_ood_metrics(in, tables[i].column(io::kScoreLoglikColumn), /*higher_is_in=*/true);
-    rows.push_back({tables[i].meta.at("dataset"), m});
-    auto entry = m.to_json();
-    entry.set("dataset", tables[i].meta.at("dataset")).set("scores", paths.score_file(specs[i]));
-    ood_json.push_back(entry);
-  }
+  // 3. metrics of every OOD set against the test set, for every method, and the curves
+  const auto evaluation = evaluate_methods(methods, cfg.score.bootstrap, static_cast<uint64_t>(cfg.seed));
+  write_curves(paths.dir + "/curves", methods);
   io::Json datasets = io::Json::array();
-  for (size_t i = 0; i < tables.size(); ++i) datasets.push_back(score_stats_json(tables[i], paths.score_file(specs[i])));
+  for (size_t i = 0; i < loglik.size(); ++i) datasets.push_back(score_stats_json(loglik[i], paths.score_file(specs[i])));
+  // The paper's score is always reported as "ood", whether or not `scores` lists it.
+  auto loglik_eval = evaluation;
+  if (lists(cfg, "loglik")) {
+    loglik_eval.erase(std::remove_if(loglik_eval.begin(), loglik_eval.end(), [](const auto& e) { return e.method != "loglik"; }),
+                      loglik_eval.end());
+  } else {
+    MethodResults ll{"loglik", loglik, {}};
+    for (const auto& spec : specs) ll.files.push_back(paths.score_file(spec));
+    loglik_eval = evaluate_methods({ll}, cfg.score.bootstrap, static_cast<uint64_t>(cfg.seed));
+  }
+  io::Json loglik_ood = io::Json::array();
+  for (const auto& e : loglik_eval) loglik_ood.push_back(e.to_json());
+  io::Json methods_json = io::Json::array();
+  for (const auto& e : evaluation) methods_json.push_back(e.to_json());
   const auto metrics_path = paths.dir + "/metrics.json";
   io::write_json_file(metrics_path, io::Json::object()
-                                    .set("experiment", cfg.name)
-                                    .set("run_dir", paths.dir)
-                                    .set("step", run.step)
-                                    .set("score", "loglik")
-                                    .set("in_distribution", tables.front().meta.at("dataset"))
-                                    .set("datasets", datasets)
-                                    .set("ood", ood_json));
+                                        .set("experiment", cfg.name)
+                                        .set("run_dir", paths.dir)
+                                        .set("step", run.step)
+                                        .set("score", "loglik")
+                                        .set("in_distribution", loglik.front().meta.at("dataset"))
+                                        .set("datasets", datasets)
+                                        .set("ood", loglik_ood)
+                                        .set("methods", methods_json));
 
-  // 4. histogram of all score distributions
+  // 4. histogram of all log-likelihood distributions
   std::vector<viz::HistogramSeries> series;
-  for (const auto& t : tables) series.push_back({t.meta.at("dataset"), t.column(io::kScoreLoglikColumn)});
+  for (const auto& t : loglik) series.push_back({t.meta.at("dataset"), t.column(io::kScoreLoglikColumn)});
   viz::HistogramOptions hist;
   hist.title = fmt::format("{}: log-likelihood under a flow trained on {}", cfg.name, cfg.data.train);
   hist.bins = static_cast<int>(cfg.histogram.bins);
@@ -105,14 +131,14 @@ void run_experiment(const RunOptions& o) {
   const auto png = paths.dir + "/histogram.png";
   viz::write_histogram_png(png, series, hist);
 
-  // 5. report
-  for (const auto& t : tables) std::cout << score_summary(t) << "\n";
-  std::cout << "\nin-distribution: " << tables.front().meta.at("dataset")
-            << " (positive class; higher log-likelihood = more in-distribution)\n"
-            << format_metrics_table(rows) << "\n";
+  // 5. summary
+  for (const auto& t : loglik) std::cout << score_summary(t) << "\n";
+  std::cout << "\nin-distribution: " << loglik.front().meta.at("dataset") << " (positive class)\n"
+            << format_evaluation_table(evaluation) << "\n";
   std::cout << "run directory: " << paths.dir << "\n"
             << "  metrics:   " << metrics_path << "\n"
             << "  histogram: " << png << "\n"
+            << "  curves:    " << paths.dir << "/curves/\n"
             << "  scores:    " << paths.scores_dir() << "/\n"
             << "  training:  " << paths.metrics_log() << "\n";
 }
@@ -120,7 +146,8 @@ void run_experiment(const RunOptions& o) {
 
 void register_run(CLI::App& app) {
   auto o = std::make_shared<RunOptions>();
-  auto* cmd = app.add_subcommand("run", "Run a whole experiment: train, score, AUROC, histogram (skips finished stages)");
+  auto* cmd = app.add_subcommand(
+      "run", "Run a whole experiment: train, score with every method, metrics, curves, histogram (skips finished stages)");
   cmd->add_option("experiment", o->experiment, "Experiment YAML file")->required()->check(CLI::ExistingFile);
   cmd->add_option("--run-dir", o->run_dir, "Run directory (default: runs/<name>)");
   cmd->add_option("--set", o->overrides, "Override a config key: key.path=value (repeatable)")

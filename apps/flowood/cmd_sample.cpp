@@ -36,7 +36,7 @@ void run_sample(const SampleOptions& o) {
   if (!image && !out.empty()) throw ConfigError("--out", "tabular models have no images to draw; use --npy");
   if (!out.empty()) io::check_output_path(out, "--out");
   if (!o.npy.empty()) io::check_output_path(o.npy, "--npy");
-  auto run = open_run(o.run_dir, o.device);
+  auto run = open_image_run(o.run_dir, o.device, "sample");
   auto& model = *run.model;
   const uint64_t seed = static_cast<uint64_t>(o.seed >= 0 ? o.seed : stored.config.seed);
   torch::NoGradGuard no_grad;

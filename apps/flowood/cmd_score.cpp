@@ -1,14 +1,24 @@
-// flowood score: per-example log-likelihood and bits/dim of a dataset under a trained run.
+// flowood score: one score method (loglik, bpd, input-complexity, likelihood-ratio, typicality,
+// waic, bn-train) on a dataset under a trained run.
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <memory>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "commands.hpp"
 #include "flowood/core/device.hpp"
 #include "flowood/core/error.hpp"
 #include "flowood/core/log.hpp"
 #include "flowood/io/atomic_file.hpp"
+#include "flowood/io/npy.hpp"
+#include "flowood/ood/curves.hpp"
+#include "method_scores.hpp"
 #include "stages.hpp"
+
+namespace fs = std::filesystem;
 
 namespace flowood::app {
 namespace {
@@ -16,6 +26,7 @@ struct ScoreOptions {
   std::string run_dir;
   std::string data;
   std::string out;
+  std::string method = "loglik";
   std::string npy;
   bool no_npy = false;
   int64_t samples = 0;
@@ -23,12 +34,31 @@ struct ScoreOptions {
   int64_t limit = 0;
   int64_t seed = -1;
   std::string device;
+  std::string background;
+  std::vector<std::string> ensemble;
+  std::string reference;
 };
 
+/// The run's own auxiliary runs (written by `flowood run`) unless given.
+MethodSources sources_of(const ScoreOptions& o, const config::ExperimentConfig& cfg) {
+  MethodSources s;
+  s.background_dir = o.background.empty() ? o.run_dir + "/background" : o.background;
+  s.ensemble_dirs = o.ensemble;
+  const auto members = fs::path(o.run_dir) / "ensemble";
+  if (s.ensemble_dirs.empty() && fs::is_directory(members)) {
+    for (const auto& entry : fs::directory_iterator(members))
+      if (fs::exists(entry.path() / "checkpoint.pt")) s.ensemble_dirs.push_back(entry.path().string());
+    std::sort(s.ensemble_dirs.begin(), s.ensemble_dirs.end());
+  }
+  s.typicality_reference = o.reference.empty() ? cfg.score.typicality_reference : o.reference;
+  return s;
+}
+
 void run_score(const ScoreOptions& o) {
+  const auto& info = ood::score_method(o.method, "--method");
   io::check_output_path(o.out, "--out");
   if (!o.npy.empty()) io::check_output_path(o.npy, "--npy");
-  if (!std::filesystem::is_directory(o.run_dir)) throw IoError(o.run_dir, "no such run directory");
+  if (!fs::is_directory(o.run_dir)) throw IoError(o.run_dir, "no such run directory");
   const auto stored = load_config(RunPaths{o.run_dir}.config(), {});
   const auto device = resolve_device(o.device.empty() ? stored.config.device : o.device, "--device");
   apply_threads(stored.config);
@@ -38,29 +68,49 @@ void run_score(const ScoreOptions& o) {
   options.batch_size = o.batch_size > 0 ? o.batch_size : cfg.score.batch_size;
   options.samples = o.samples > 0 ? o.samples : cfg.score.samples;
   options.seed = static_cast<uint64_t>(o.seed >= 0 ? o.seed : cfg.seed);
+  MethodScorer scorer(run, o.run_dir, options, o.limit, sources_of(o, cfg));
+  // A current file (same metadata) is reused; otherwise it is replaced atomically when the table is ready.
+  const auto table = scorer.score(o.method, o.data, o.out);
   std::string npy = o.npy;
-  if (npy.empty() && !o.no_npy) npy = std::filesystem::path(o.out).replace_extension(".npy").string();
+  if (npy.empty() && !o.no_npy) npy = fs::path(o.out).replace_extension(".npy").string();
   if (o.no_npy) npy.clear();
-  const auto table = score_stage(run, o.run_dir, o.data, o.limit, options, o.out, npy);
-  std::cout << score_summary(table) << "\n" << o.out << "\n";
+  if (!npy.empty()) io::write_npy(npy, table.column(o.method), io::NpyDtype::kFloat64);
+  if (o.method == "loglik" || o.method == "bpd") {
+    std::cout << score_summary(table) << "\n";
+  } else {
+    const auto s = ood::mean_sd(table.column(o.method));
+    std::cout << fmt::format("{:<24} n={:<6} {} {:.4g} ± {:.4g} {} ({} = more in-distribution)\n",
+                             table.meta.count("dataset") ? table.meta.at("dataset") : o.data, table.num_rows(), o.method,
+                             s.mean, s.sd, info.unit, info.higher_is_in ? "higher" : "lower");
+  }
+  std::cout << o.out << "\n";
   if (!npy.empty()) std::cout << npy << "\n";
 }
 }  // namespace
 
 void register_score(CLI::App& app) {
   auto o = std::make_shared<ScoreOptions>();
-  auto* cmd = app.add_subcommand("score", "Per-example log-likelihood (nats) and bits/dim of a dataset");
+  auto* cmd = app.add_subcommand("score", "Score a dataset under a trained run with one OOD score method");
   cmd->add_option("--run", o->run_dir, "Run directory of a trained model")->required();
-  cmd->add_option("--data", o->data, "Dataset spec: name[:split] or idx:PATH")->required();
-  cmd->add_option("--out", o->out, "Score CSV to write (index,label,loglik,bpd)")->required();
-  cmd->add_option("--npy", o->npy, "Also write loglik as .npy here (default: OUT with .npy)");
+  cmd->add_option("--data", o->data, "Dataset spec: NAME[:SPLIT] or KIND:PATH[?OPTIONS]")->required();
+  cmd->add_option("--out", o->out, "Score CSV to write (index,label,<method>,…; typicality: one row per batch)")->required();
+  cmd->add_option("--method", o->method,
+                  fmt::format("Score method: {} (default loglik)", fmt::join(ood::score_method_names(), ", ")));
+  cmd->add_option("--npy", o->npy, "Also write the score column as .npy here (default: OUT with .npy)");
   cmd->add_flag("--no-npy", o->no_npy, "Do not write the .npy file");
   cmd->add_option("--samples,-k", o->samples, "Dequantisation samples per image, log-mean-exp (default: score.samples)")
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--batch-size", o->batch_size, "Images per batch (default: score.batch_size)")->check(CLI::PositiveNumber);
-  cmd->add_option("--limit", o->limit, "Score only the first N images")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--batch-size", o->batch_size, "Images per batch (default: score.batch_size; bn-train normalises "
+                                                 "with each batch's statistics)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--limit", o->limit, "Score only the first N examples")->check(CLI::NonNegativeNumber);
   cmd->add_option("--seed", o->seed, "Noise seed (default: the run's seed)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--device", o->device, "auto, cpu, cuda or cuda:N (default: the run's device)");
+  cmd->add_option("--background", o->background, "likelihood-ratio: background run (default: RUN/background)");
+  cmd->add_option("--ensemble", o->ensemble,
+                  "waic: another ensemble member's run directory, repeatable (default: RUN/ensemble/*)");
+  cmd->add_option("--reference", o->reference,
+                  "typicality: held-out in-distribution spec (default: score.typicality_reference, else data.train)");
   cmd->callback([o] { run_score(*o); });
 }
 

@@ -30,7 +30,7 @@ struct CouplingOptions {
 void run_coupling(const CouplingOptions& o) {
   const std::string out = o.out.empty() ? o.run_dir + "/coupling.png" : o.out;
   io::check_output_path(out, "--out");
-  auto run = open_run(o.run_dir, o.device);
+  auto run = open_image_run(o.run_dir, o.device, "visualize-coupling");
   const auto device = run.device;
   auto& model = *run.model;
   const auto& cfg = run.config.config;
@@ -44,7 +44,7 @@ void run_coupling(const CouplingOptions& o) {
   std::vector<std::string> image_labels;
   for (size_t pi = 0; pi < picks.size(); ++pi) {
     const auto pick = load_pick(picks[pi], 1, 0, cfg, model.input_shape(), "--image");
-    const auto x = data::to_unit_float(pick.images, device);
+    const auto x = data::to_model_input(pick.images, device);
     const auto u = flows::uniform_noise_like(x, make_generator(seed, Stream::kEvalNoise, 9000 + pi));
     const auto views = flows::trace_couplings(model, x, u);
     for (int64_t i = 0; i < x.size(0); ++i) {

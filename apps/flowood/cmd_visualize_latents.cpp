@@ -38,7 +38,7 @@ struct LatentsOptions {
 void run_latents(const LatentsOptions& o) {
   const std::string out = o.out.empty() ? o.run_dir + "/latents.png" : o.out;
   io::check_output_path(out, "--out");
-  auto run = open_run(o.run_dir, o.device);
+  auto run = open_image_run(o.run_dir, o.device, "visualize-latents");
   const auto device = run.device;
   auto& model = *run.model;
   const auto& cfg = run.config.config;
@@ -68,7 +68,7 @@ void run_latents(const LatentsOptions& o) {
   torch::NoGradGuard no_grad;
   for (size_t pi = 0; pi < picks.size(); ++pi) {
     const auto pick = load_pick(picks[pi], o.first, bn ? o.bn_batch : 0, cfg, model.input_shape(), "--image");
-    const auto x = data::to_unit_float(pick.images, device);
+    const auto x = data::to_model_input(pick.images, device);
     const auto noise = [&](int64_t k) { return flows::uniform_noise_like(x, make_generator(seed, Stream::kEvalNoise, 7000 + pi, k)); };
     model.eval();
     const auto z = flows::latent_image(model, x, noise(0));
@@ -79,7 +79,7 @@ void run_latents(const LatentsOptions& o) {
     if (bn) {
       // Batch statistics of the picked images followed by the dataset's first images, bn_batch in all.
       const auto rest = std::max<int64_t>(0, o.bn_batch - x.size(0));
-      const auto batch = torch::cat({x, data::to_unit_float(pick.dataset.images.narrow(0, 0, std::min(rest, pick.dataset.size())), device)});
+      const auto batch = torch::cat({x, data::to_model_input(pick.dataset.images.narrow(0, 0, std::min(rest, pick.dataset.size())), device)});
       z_bn = flows::latent_image_train_mode(
                  model, batch, flows::uniform_noise_like(batch, make_generator(seed, Stream::kEvalNoise, 8000 + pi)))
                  .narrow(0, 0, x.size(0));

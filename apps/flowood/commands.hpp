@@ -20,6 +20,7 @@ void register_visualize_coupling(CLI::App& app);
 void register_measures(CLI::App& app);
 void register_sample(CLI::App& app);
 void register_data(CLI::App& app);
+void register_report(CLI::App& app);
 
 /// Options shared by verbs that read an experiment: --config FILE and repeated --set key=value.
 struct ConfigOptions {

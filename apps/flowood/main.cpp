@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   flowood::app::register_measures(app);
   flowood::app::register_sample(app);
   flowood::app::register_data(app);
+  flowood::app::register_report(app);
 
   try {
     app.parse(argc, argv);

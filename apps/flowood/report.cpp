@@ -1,5 +1,6 @@
 #include "report.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -21,23 +22,37 @@ double sd(const std::vector<double>& v) {
 
 std::string format_metrics_table(const std::vector<MetricsRow>& rows) {
   auto fixed = [](double v) { return std::isnan(v) ? std::string("nan") : fmt::format("{:.4f}", v); };
-  const std::vector<std::string> head = {"ood", "n_in", "n_out", "AUROC", "AUPR-in", "AUPR-out",
-                                         "FPR95(in+)", "FPR95(ood+)", "DetErr"};
+  const bool with_ci = std::any_of(rows.begin(), rows.end(), [](const MetricsRow& r) { return r.ci.has_value(); });
+  std::vector<std::string> head = {"ood", "n_in", "n_out", "AUROC", "AUPR-in", "AUPR-out",
+                                   "FPR95(in+)", "FPR95(ood+)", "DetErr"};
+  const bool with_method = std::any_of(rows.begin(), rows.end(), [](const MetricsRow& r) { return !r.method.empty(); });
+  if (with_ci) head.insert(head.begin() + 4, "95% CI");
+  if (with_method) head.insert(head.begin() + 1, "method");
   std::vector<std::vector<std::string>> cells{head};
   for (const auto& r : rows) {
     const auto& m = r.metrics;
     cells.push_back({r.dataset, std::to_string(m.n_in), std::to_string(m.n_out), fixed(m.auroc), fixed(m.aupr_in),
                      fixed(m.aupr_out), fixed(m.fpr95_in_positive), fixed(m.fpr95_ood_positive),
                      fixed(m.detection_error)});
+    if (with_ci)
+      cells.back().insert(cells.back().begin() + 4,
+                          r.ci ? fmt::format("[{:.4f}, {:.4f}]", r.ci->auroc.low, r.ci->auroc.high) : "-");
+    if (with_method) cells.back().insert(cells.back().begin() + 1, r.method);
   }
-  std::vector<std::size_t> width(head.size(), 0);
-  for (const auto& r : cells)
+  return align_columns(cells, with_method ? 2 : 1);
+}
+
+std::string align_columns(const std::vector<std::vector<std::string>>& cells, std::size_t left) {
+  std::vector<std::size_t> width;
+  for (const auto& r : cells) {
+    width.resize(std::max(width.size(), r.size()), 0);
     for (std::size_t c = 0; c < r.size(); ++c) width[c] = std::max(width[c], r[c].size());
+  }
   std::string out;
   for (const auto& r : cells) {
     for (std::size_t c = 0; c < r.size(); ++c) {
       const std::string pad(width[c] - r[c].size(), ' ');
-      out += c == 0 ? r[c] + pad : "  " + pad + r[c];  // names left-aligned, numbers right-aligned
+      out += (c == 0 ? "" : "  ") + (c < left ? r[c] + pad : pad + r[c]);  // names left, numbers right
     }
     out += "\n";
   }

@@ -50,11 +50,13 @@ std::map<std::string, std::string> flatten(const config::ExperimentConfig& c) {
 }
 }  // namespace
 
-std::string RunPaths::score_file(const std::string& spec) const {
+std::string safe_file_name(const std::string& spec) {
   std::string safe;
   for (char ch : spec) safe += (std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.') ? ch : '_';
-  return scores_dir() + "/" + safe + ".csv";
+  return safe;
 }
+
+std::string RunPaths::score_file(const std::string& spec) const { return scores_dir() + "/" + safe_file_name(spec) + ".csv"; }
 
 RunPaths run_paths(const std::string& explicit_dir, const config::ExperimentConfig& config) {
   return {explicit_dir.empty() ? "runs/" + config.name : explicit_dir};
@@ -125,6 +127,14 @@ LoadedRun open_run(const std::string& dir, const std::string& device_flag) {
   const auto device = resolve_device(device_flag.empty() ? stored.config.device : device_flag, "--device");
   apply_threads(stored.config);
   return load_run(dir, device);
+}
+
+LoadedRun open_image_run(const std::string& dir, const std::string& device_flag, const std::string& verb) {
+  auto run = open_run(dir, device_flag);
+  if (run.model->input_shape().size() != 3)
+    throw Error(fmt::format("{} works on image models; {} is a {} flow on vectors of {} features", verb, dir,
+                                 run.model->family(), run.model->dim()));
+  return run;
 }
 
 void apply_threads(const config::ExperimentConfig& config) {

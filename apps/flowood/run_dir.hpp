@@ -12,6 +12,9 @@
 
 namespace flowood::app {
 
+/// `spec` with every character but letters, digits, '-', '_' and '.' replaced by '_'.
+std::string safe_file_name(const std::string& spec);
+
 struct RunPaths {
   std::string dir;
   std::string config() const { return dir + "/config.yaml"; }
@@ -47,6 +50,8 @@ LoadedRun load_run(const std::string& dir, const torch::Device& device);
 /// load_run for the verbs that read a run: the device from `device_flag` (or the run's
 /// config.device when empty) and the run's thread setting applied first.
 LoadedRun open_run(const std::string& dir, const std::string& device_flag);
+/// open_run for the verbs that draw images; a tabular run is an Error naming `verb`.
+LoadedRun open_image_run(const std::string& dir, const std::string& device_flag, const std::string& verb);
 
 /// Applies config.threads (0 keeps LibTorch's default).
 void apply_threads(const config::ExperimentConfig& config);

@@ -13,7 +13,7 @@
 #include "flowood/core/log.hpp"
 #include "flowood/data/registry.hpp"
 #include "flowood/flows/factory.hpp"
-#include "flowood/io/npy.hpp"
+#include "flowood/ood/curves.hpp"
 #include "flowood/train/checkpoint.hpp"
 #include "progress.hpp"
 
@@ -32,26 +32,23 @@ struct SignalScope {
   }
 };
 
-std::pair<double, double> mean_sd(const std::vector<double>& v) {
-  double sum = 0, sq = 0;
-  for (double x : v) sum += x;
-  const double mean = v.empty() ? std::nan("") : sum / static_cast<double>(v.size());
-  for (double x : v) sq += (x - mean) * (x - mean);
-  return {mean, v.size() > 1 ? std::sqrt(sq / static_cast<double>(v.size() - 1)) : 0.0};
-}
 }  // namespace
 
 data::DataRoots roots_of(const config::ExperimentConfig& config) { return data::DataRoots::from(config.data.roots); }
+
+data::ImageDataset load_for_model(const config::ExperimentConfig& config, const std::string& spec, int64_t limit) {
+  const auto form = flows::flow_is_tabular(config.model.flow) ? data::ExampleForm::kFeatures : data::ExampleForm::kImages;
+  return data::load_examples(spec, roots_of(config), limit, form);
+}
 
 train::TrainResult train_stage(const LoadedConfig& loaded, const RunPaths& run) {
   const auto& cfg = loaded.config;
   const auto device = resolve_device(cfg.device);
   apply_threads(cfg);
   prepare_run_dir(run, loaded);
-  const auto roots = roots_of(cfg);
-  const auto train_set = data::load_dataset(cfg.data.train, roots, cfg.data.train_limit);
-  const auto test_set = data::load_dataset(cfg.data.test, roots, cfg.train.eval_limit > 0 ? cfg.train.eval_limit : cfg.data.test_limit);
-  log().info("{}: {} images of {}; {}: {} images", train_set.spec, train_set.size(),
+  const auto train_set = load_for_model(cfg, cfg.data.train, cfg.data.train_limit);
+  const auto test_set = load_for_model(cfg, cfg.data.test, cfg.train.eval_limit > 0 ? cfg.train.eval_limit : cfg.data.test_limit);
+  log().info("{}: {} examples of {}; {}: {} examples", train_set.spec, train_set.size(),
              flows::shape_string(train_set.image_shape()), test_set.spec, test_set.size());
   write_manifest(run, cfg, device, {&train_set, &test_set}, command_line());
 
@@ -83,40 +80,32 @@ train::TrainResult train_stage(const LoadedConfig& loaded, const RunPaths& run) 
   return result;
 }
 
-io::CsvTable score_stage(const LoadedRun& run, const std::string& run_dir, const std::string& spec, int64_t limit,
-                         const ood::LoglikOptions& options, const std::string& out_csv, const std::string& out_npy) {
-  const auto roots = roots_of(run.config.config);
-  const auto dataset = data::load_dataset(spec, roots, limit);
-  log().info("scoring {} ({} images, {} sample{} each)", dataset.spec, dataset.size(), options.samples,
-             options.samples == 1 ? "" : "s");
-  const auto scores = ood::score_loglik(*run.model.ptr(), dataset, options);
-  std::vector<double> labels;
-  if (dataset.has_labels()) {
-    const auto l = dataset.labels.to(torch::kFloat64).contiguous();
-    labels.assign(l.data_ptr<double>(), l.data_ptr<double>() + l.numel());
-  }
-  auto table = io::make_loglik_score_table(
-      scores.loglik, scores.bpd, labels,
-      {{"dataset", dataset.spec},
-       {"score", "loglik"},
-       {"higher_is_in", "true"},
-       {"model", run_dir},
-       {"step", std::to_string(run.step)},
-       {"samples", std::to_string(options.samples)},
-       {"seed", std::to_string(options.seed)},
-       {"limit", std::to_string(limit)}});
-  io::write_score_csv(out_csv, table);
-  if (!out_npy.empty()) io::write_npy(out_npy, scores.loglik, io::NpyDtype::kFloat64);
-  return table;
+LoadedConfig background_config(const LoadedConfig& main) {
+  LoadedConfig aux = main;
+  auto& c = aux.config;
+  c.name += "-background";
+  c.train.mutation_rate = c.background.mutation_rate;
+  c.train.weight_decay = c.background.weight_decay;
+  c.train.weight_decay_on = "all";
+  if (c.background.max_steps > 0) c.train.max_steps = c.background.max_steps;
+  c.scores = {"loglik"};
+  return aux;
+}
+
+LoadedConfig ensemble_member_config(const LoadedConfig& main, int64_t member) {
+  LoadedConfig aux = main;
+  aux.config.seed += member;
+  aux.config.name += fmt::format("-seed{}", aux.config.seed);
+  aux.config.scores = {"loglik"};
+  return aux;
 }
 
 std::string score_summary(const io::CsvTable& table) {
-  const auto [ll_mean, ll_sd] = mean_sd(table.column(io::kScoreLoglikColumn));
-  const auto [bpd_mean, bpd_sd] = mean_sd(table.column(io::kScoreBpdColumn));
-  (void)bpd_sd;
+  const auto ll = ood::mean_sd(table.column(io::kScoreLoglikColumn));
+  const auto bpd = ood::mean_sd(table.column(io::kScoreBpdColumn));
   return fmt::format("{:<24} n={:<6} loglik {:>10.1f} ± {:<7.1f} nats   {:.4f} bits/dim",
-                     table.meta.count("dataset") ? table.meta.at("dataset") : table.source, table.num_rows(), ll_mean,
-                     ll_sd, bpd_mean);
+                     table.meta.count("dataset") ? table.meta.at("dataset") : table.source, table.num_rows(), ll.mean,
+                     ll.sd, bpd.mean);
 }
 
 }  // namespace flowood::app

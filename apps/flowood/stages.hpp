@@ -15,6 +15,9 @@ namespace flowood::app {
 /// Data roots of a config: data.roots, then $FLOWOOD_DATA, then the defaults.
 data::DataRoots roots_of(const config::ExperimentConfig& config);
 
+/// Loads `spec` as the config's model consumes it: images, or feature rows for tabular flows.
+data::ImageDataset load_for_model(const config::ExperimentConfig& config, const std::string& spec, int64_t limit);
+
 /// Trains (or resumes) the experiment in `run`; skips when the checkpoint is already at the
 /// final step. SIGINT/SIGTERM/SIGUSR1 stop it after the current step with a checkpoint.
 train::TrainResult train_stage(const LoadedConfig& loaded, const RunPaths& run);
@@ -22,10 +25,13 @@ train::TrainResult train_stage(const LoadedConfig& loaded, const RunPaths& run);
 /// Exit code of a training run stopped by a signal (checkpoint written; run again to resume).
 inline constexpr int kExitStoppedResumable = 75;
 
-/// Scores `spec` with the run's model and writes the score CSV (+ .npy of loglik) atomically.
-/// Returns the table written.
-io::CsvTable score_stage(const LoadedRun& run, const std::string& run_dir, const std::string& spec, int64_t limit,
-                         const ood::LoglikOptions& options, const std::string& out_csv, const std::string& out_npy);
+/// The likelihood-ratio background run of an experiment: the same model and data, trained on
+/// inputs mutated at background.mutation_rate with background.weight_decay on every parameter
+/// (and background.max_steps when set).
+LoadedConfig background_config(const LoadedConfig& main);
+
+/// WAIC ensemble member `member` (1, 2, …) of an experiment: the same config with seed + member.
+LoadedConfig ensemble_member_config(const LoadedConfig& main, int64_t member);
 
 /// "mnist:test  n=2000  loglik mean −1699.3 nats (sd 210.4)  bpd 3.127" for a score table.
 std::string score_summary(const io::CsvTable& table);

@@ -11,12 +11,18 @@ set_tests_properties(e2e.auroc.setup PROPERTIES FIXTURES_SETUP e2e_auroc_scores)
 # 0.5 + 0.1(6/7 + 7/9 + 8/11 + 9/13 + 10/15), AUPR-out (1 + 2/3 + 3/5 + 4/7 + 5/9 + 6/11)/6,
 # FPR95(in+) 5/6, FPR95(ood+) 5/10, detection error 0.25.
 flowood_add_e2e_test(auroc.table
-  COMMAND ${FLOWOOD} auroc --in ${AUROC_DIR}/in.csv --ood ${AUROC_DIR}/ood_a.csv --ood ${AUROC_DIR}/ood_b.csv
+  COMMAND ${FLOWOOD} auroc --in ${AUROC_DIR}/in.csv --ood ${AUROC_DIR}/ood_a.csv --ood ${AUROC_DIR}/ood_b.csv --bootstrap 0
   PASS_REGEX "ood +n_in +n_out +AUROC +AUPR-in +AUPR-out +FPR95\\(in\\+\\) +FPR95\\(ood\\+\\) +DetErr\ntoy:ood-a +10 +6 +0\\.7500 +0\\.8721 +0\\.6565 +0\\.8333 +0\\.5000 +0\\.2500\nood_b\\.csv +10 +5 +0\\.4500 ")
+
+# 95 % bootstrap intervals (the default 1000 resamples, seeded): an interval column after AUROC
+# that contains the point estimate.
+flowood_add_e2e_test(auroc.bootstrap_interval
+  COMMAND ${FLOWOOD} auroc --in ${AUROC_DIR}/in.csv --ood ${AUROC_DIR}/ood_a.csv
+  PASS_REGEX "AUROC +95% CI +AUPR-in.*\ntoy:ood-a +10 +6 +0\\.7500 +\\[0\\.[0-6][0-9]+, (0\\.[89]|1\\.0)[0-9]*\\] +0\\.8721")
 
 # bpd: lower = in-distribution, whatever the files' higher_is_in says; bpd = 20 - loglik here.
 flowood_add_e2e_test(auroc.bpd_column
-  COMMAND ${FLOWOOD} auroc --in ${AUROC_DIR}/in.csv --ood ${AUROC_DIR}/ood_a.csv --column bpd
+  COMMAND ${FLOWOOD} auroc --in ${AUROC_DIR}/in.csv --ood ${AUROC_DIR}/ood_a.csv --column bpd --bootstrap 0
   PASS_REGEX "toy:ood-a +10 +6 +0\\.7500 +0\\.8721 +0\\.6565 +0\\.8333 +0\\.5000 +0\\.2500")
 
 flowood_add_e2e_test(auroc.json

@@ -19,3 +19,11 @@ flowood_add_e2e_test(score_unknown_dataset_lists_valid_ones
 flowood_add_e2e_test(inspect_verbs
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/inspect_verbs.sh ${FLOWOOD} ${E2E_WORK}
   PASS_REGEX "inspect ok" TIMEOUT 600)
+# A tabular flow on a generated CSV through run/score (classes and part selections, standardisation).
+flowood_add_e2e_test(tabular_run
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/tabular_run.sh ${FLOWOOD} ${E2E_WORK}
+  PASS_REGEX "tabular ok" TIMEOUT 600)
+# Every OOD score method through run and score --method.
+flowood_add_e2e_test(score_methods
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/score_methods.sh ${FLOWOOD} ${E2E_WORK}
+  PASS_REGEX "score methods ok" TIMEOUT 900)

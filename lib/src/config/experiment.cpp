@@ -10,6 +10,7 @@
 #include "flowood/core/error.hpp"
 #include "flowood/flows/mask_schedule.hpp"
 #include "flowood/flows/st_net.hpp"
+#include "flowood/ood/methods.hpp"
 
 namespace flowood::config {
 namespace {
@@ -57,6 +58,8 @@ std::vector<ConfigProblem> validate(const ExperimentConfig& c) {
   at_least<int64_t>(p, "model.mid_channels", m.mid_channels, 1);
   at_least<int64_t>(p, "model.bottleneck_dim", m.bottleneck_dim, 1);
   if (!(m.dropout >= 0 && m.dropout < 1)) p.push_back({"model.dropout", fmt::format("must be in [0, 1) (got {})", m.dropout)});
+  if (m.standardize && !tabular)
+    p.push_back({"model.standardize", fmt::format("is for flow tabular (feature rows), not {}", m.flow)});
   if ((m.flow == "realnvp" || m.flow == "glow") && shape_ok && m.num_scales >= 1) {
     // realnvp squeezes 2×2 after each scale but the last, glow before each: H and W must be
     // divisible by 2^squeezes. Past 2^61 the factor no longer fits in int64_t (shifting by 63 or
@@ -114,8 +117,41 @@ std::vector<ConfigProblem> validate(const ExperimentConfig& c) {
   at_least<int64_t>(p, "train.eval_limit", t.eval_limit, 0);
   at_least<int64_t>(p, "train.log_every", t.log_every, 1);
 
-  at_least<int64_t>(p, "score.batch_size", c.score.batch_size, 1);
-  at_least<int64_t>(p, "score.samples", c.score.samples, 1);
+  if (!(t.mutation_rate >= 0 && t.mutation_rate <= 1))
+    p.push_back({"train.mutation_rate", fmt::format("must be in [0, 1] (got {})", t.mutation_rate)});
+
+  const auto methods = ood::score_method_names();
+  for (size_t i = 0; i < c.scores.size(); ++i) {
+    const auto key = fmt::format("scores[{}]", i);
+    one_of(p, key, c.scores[i], methods);
+    if (std::count(c.scores.begin(), c.scores.end(), c.scores[i]) > 1 &&
+        std::find(c.scores.begin(), c.scores.end(), c.scores[i]) - c.scores.begin() < static_cast<long>(i))
+      p.push_back({key, fmt::format("'{}' is listed twice", c.scores[i])});
+    if (tabular && c.scores[i] == "input-complexity")
+      p.push_back({key, "input-complexity compresses images; flow tabular has feature rows"});
+    if (c.scores[i] == "bn-train" && (tabular || m.flow == "glow" || !m.batch_norm))
+      p.push_back({key, fmt::format("bn-train needs batch norm in the st-networks (flow {}, batch_norm {})", m.flow,
+                                    m.batch_norm)});
+  }
+  const auto& s = c.score;
+  at_least<int64_t>(p, "score.batch_size", s.batch_size, 1);
+  at_least<int64_t>(p, "score.samples", s.samples, 1);
+  one_of(p, "score.codec", s.codec, {"png", "jpeg2000"});
+  at_least<int64_t>(p, "score.typicality_batch", s.typicality_batch, 1);
+  at_least<int64_t>(p, "score.typicality_bootstrap", s.typicality_bootstrap, 1);
+  if (!(s.typicality_alpha > 0 && s.typicality_alpha < 1))
+    p.push_back({"score.typicality_alpha", fmt::format("must be in (0, 1) (got {})", s.typicality_alpha)});
+  at_least<int64_t>(p, "score.ensemble", s.ensemble, 1);
+  const bool wants_waic = std::find(c.scores.begin(), c.scores.end(), "waic") != c.scores.end();
+  if (wants_waic && s.ensemble < 2)
+    p.push_back({"score.ensemble", fmt::format("must be >= 2 when scores lists waic (got {})", s.ensemble)});
+  at_least<int64_t>(p, "score.bootstrap", s.bootstrap, 0);
+  const auto& b = c.background;
+  if (!(b.mutation_rate > 0 && b.mutation_rate < 1))
+    p.push_back({"background.mutation_rate", fmt::format("must be in (0, 1) (got {})", b.mutation_rate)});
+  if (!(b.weight_decay >= 0))
+    p.push_back({"background.weight_decay", fmt::format("must be >= 0 (got {})", b.weight_decay)});
+  at_least<int64_t>(p, "background.max_steps", b.max_steps, 0);
   if (!(c.histogram.clip_percent >= 0 && c.histogram.clip_percent < 100))
     p.push_back({"histogram.clip_percent", fmt::format("must be in [0, 100) (got {})", c.histogram.clip_percent)});
   at_least<int64_t>(p, "histogram.bins", c.histogram.bins, 1);

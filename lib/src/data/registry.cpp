@@ -12,6 +12,7 @@
 #include "flowood/data/cifar10.hpp"
 #include "flowood/data/folder.hpp"
 #include "flowood/data/idx.hpp"
+#include "flowood/data/selection.hpp"
 #include "flowood/data/svhn.hpp"
 #include "flowood/data/synthetic.hpp"
 #include "loader_util.hpp"
@@ -229,6 +230,12 @@ std::vector<DatasetKind> build_kinds() {
   kinds.push_back(feature_kind(
       "arff", "a Weka ARFF table (dense); the last attribute is the label when nominal",
       {{"label", "NAME|none", "label attribute (default: the last one when it is nominal)"}}, load_arff));
+  const std::vector<SpecOptionInfo> selection = {
+      {"classes", "LIST", "keep the examples whose label is in LIST (label values or class names, comma-separated)"},
+      {"part", "train|test", "keep one part of a seeded random split of the (class-filtered) examples"},
+      {"holdout", "F", "fraction of the examples in the test part (default 0.1)"},
+      {"part_seed", "N", "seed of the split (default 0)"}};
+  for (auto& kind : kinds) kind.options.insert(kind.options.end(), selection.begin(), selection.end());
   return kinds;
 }
 
@@ -283,7 +290,13 @@ ImageDataset load_dataset(const DatasetSpec& spec, const DataRoots& roots, int64
                                       "need an image dataset ({})",
                                       kind->name, dataset_spec_syntax()));
   }
-  ImageDataset ds = kind->load(spec, roots, limit);
+  const bool select = has_selection(spec);
+  ImageDataset ds = kind->load(spec, roots, select ? 0 : limit);
+  if (select) {
+    const auto keep = select_examples(spec, ds.size(), ds.labels);
+    ds.images = ds.images.index_select(0, keep);
+    if (ds.has_labels()) ds.labels = ds.labels.index_select(0, keep);
+  }
   detail::apply_limit(ds, limit);
   ds.spec = text;
   std::string from;
@@ -312,8 +325,18 @@ FeatureDataset load_features(const DatasetSpec& spec, const DataRoots& roots, in
   }
   FeatureDataset ds;
   if (kind->is_features()) {
-    ds = kind->load_features(spec, roots, limit);
-  } else {
+    const bool select = has_selection(spec);
+    ds = kind->load_features(spec, roots, select ? 0 : limit);
+    if (select) {
+      const auto keep = select_examples(spec, ds.size(), ds.labels, ds.class_names);
+      ds.features = ds.features.index_select(0, keep);
+      if (ds.has_labels()) ds.labels = ds.labels.index_select(0, keep);
+      if (limit > 0 && limit < ds.size()) {
+        ds.features = ds.features.narrow(0, 0, limit).contiguous();
+        if (ds.has_labels()) ds.labels = ds.labels.narrow(0, 0, limit).contiguous();
+      }
+    }
+  } else {  // selection and limit already applied by load_dataset
     ImageDataset images = load_dataset(spec, roots, limit);
     ds.features = images.images.reshape({images.size(), -1}).to(torch::kFloat32).div_(255.0);
     ds.labels = images.labels;
@@ -321,6 +344,17 @@ FeatureDataset load_features(const DatasetSpec& spec, const DataRoots& roots, in
   }
   ds.spec = text;
   log().info("loaded {}: {} rows x {} features{}", text, ds.size(), ds.dim(), ds.has_labels() ? " with labels" : "");
+  return ds;
+}
+
+ImageDataset load_examples(const std::string& spec, const DataRoots& roots, int64_t limit, ExampleForm form) {
+  if (form == ExampleForm::kImages) return load_dataset(spec, roots, limit);
+  FeatureDataset f = load_features(spec, roots, limit);
+  ImageDataset ds;
+  ds.spec = std::move(f.spec);
+  ds.images = std::move(f.features);
+  ds.labels = std::move(f.labels);
+  ds.files = std::move(f.files);
   return ds;
 }
 

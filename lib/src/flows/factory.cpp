@@ -23,7 +23,7 @@ FlowModel make_flow(const config::ModelConfig& m) {
   st.bottleneck_dim = m.bottleneck_dim;
   st.dropout = m.dropout;
   if (m.flow == "realnvp") return build_realnvp({m.in_shape, m.num_scales, st});
-  if (m.flow == "coupling" || m.flow == "tabular") return build_coupling_stack({m.in_shape, m.masks, st}, m.flow);
+  if (m.flow == "coupling" || m.flow == "tabular") return build_coupling_stack({m.in_shape, m.masks, st, m.standardize}, m.flow);
   if (m.flow == "glow") {
     GlowOptions g;
     g.in_shape = m.in_shape;

@@ -6,6 +6,7 @@
 #include "flowood/flows/coupling.hpp"
 #include "flowood/flows/mask_schedule.hpp"
 #include "flowood/flows/squeeze.hpp"
+#include "flowood/flows/standardize.hpp"
 
 namespace flowood::flows {
 namespace {
@@ -42,8 +43,12 @@ FlowModel build_coupling_stack(const CouplingStackOptions& o, const std::string&
   if (o.masks.empty()) throw ConfigError("model.masks", "a coupling stack needs at least one mask");
   const auto masks = parse_masks(o.masks, o.in_shape);
   auto body = std::make_shared<MultiScaleFlowImpl>(o.in_shape);
-  for (const auto& mask : masks) add_coupling(*body, mask, o.st);
   const bool tabular = o.in_shape.size() == 1;
+  if (o.standardize) {
+    if (!tabular) throw ConfigError("model.standardize", "is for tabular flows ([D] inputs)");
+    body->add(std::make_shared<StandardizeImpl>(o.in_shape[0]));
+  }
+  for (const auto& mask : masks) add_coupling(*body, mask, o.st);
   return FlowModel(body, tabular ? Preprocessing::kNone : Preprocessing::kLogit,
                    fmt::format("{} stack of {} couplings ({} st-net, mid {}, blocks {})", family, masks.size(),
                                o.st.type, o.st.mid_channels, o.st.num_blocks),

@@ -167,6 +167,12 @@ MlpStImpl::MlpStImpl(const StNetOptions& o) : dropout_(o.dropout) {
   for (int64_t i = 0; i < o.num_blocks; ++i) layers_->push_back(torch::nn::Linear(o.mid_channels, o.mid_channels));
   layers_->push_back(torch::nn::Linear(o.mid_channels, o.out_channels));
   register_module("layers", layers_);
+  // The reference's init_zeros (spec §4.4): the last layer starts at zero, so every coupling starts
+  // as the identity.
+  torch::NoGradGuard no_grad;
+  auto last = layers_->ptr<torch::nn::LinearImpl>(layers_->size() - 1);
+  last->weight.zero_();
+  last->bias.zero_();
 }
 
 torch::Tensor MlpStImpl::forward(const torch::Tensor& x) {

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include <torch/nn/modules/batchnorm.h>
+
 #include "flowood/core/error.hpp"
 #include "flowood/core/rng.hpp"
 #include "flowood/flows/preprocess.hpp"
@@ -26,11 +28,22 @@ LoglikScores score_loglik(flows::FlowModelImpl& model, const data::ImageDataset&
   if (o.samples < 1) throw ConfigError("score.samples", "must be >= 1");
   const auto shape = data.image_shape();
   if (flows::Shape(shape) != model.input_shape())
-    throw DataError(data.spec, "images are " + flows::shape_string(shape) + " but the model expects " +
+    throw DataError(data.spec, std::string(data.is_features() ? "feature rows" : "images") + " are " + flows::shape_string(shape) + " but the model expects " +
                                    flows::shape_string(model.input_shape()));
   const bool was_training = model.is_training();
   model.eval();
   torch::NoGradGuard no_grad;
+  // Batch-norm train mode: only the batch-norm layers switch (dropout stays off); their running
+  // statistics are put back afterwards.
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> saved;
+  if (o.batch_norm_train_mode) {
+    for (auto& module : model.modules(/*include_self=*/false)) {
+      if (!module->as<torch::nn::BatchNorm2d>() && !module->as<torch::nn::BatchNorm1d>()) continue;
+      module->train(true);
+      for (auto& b : module->buffers(/*recurse=*/false)) saved.emplace_back(b, b.clone());
+    }
+    if (saved.empty()) throw ConfigError("score.method", "bn-train needs a model with batch norm, and " + model.name() + " has none");
+  }
   const auto params = model.parameters();
   const auto device = params.empty() ? torch::Device(torch::kCPU) : params.front().device();
   const int64_t total = o.limit > 0 ? std::min(o.limit, data.size()) : data.size();
@@ -40,7 +53,7 @@ LoglikScores score_loglik(flows::FlowModelImpl& model, const data::ImageDataset&
   const double log_k = std::log(static_cast<double>(o.samples));
   for (int64_t first = 0; first < total; first += o.batch_size) {
     const auto n = std::min(o.batch_size, total - first);
-    const auto x = data::to_unit_float(data.images.narrow(0, first, n), device);
+    const auto x = data::to_model_input(data.images.narrow(0, first, n), device);
     std::vector<torch::Tensor> lps;
     for (int64_t k = 0; k < o.samples; ++k)
       lps.push_back(model.log_prob_from(model.forward_with_noise(x, per_example_noise(x, first, o.seed, k))));
@@ -53,7 +66,8 @@ LoglikScores score_loglik(flows::FlowModelImpl& model, const data::ImageDataset&
     out.bpd.insert(out.bpd.end(), bpd_data, bpd_data + n);
     if (o.progress) o.progress(first + n, total);
   }
-  if (was_training) model.train();
+  for (auto& [buffer, value] : saved) buffer.copy_(value);
+  model.train(was_training);
   return out;
 }
 

@@ -15,7 +15,9 @@
 #include "flowood/core/log.hpp"
 #include "flowood/core/rng.hpp"
 #include "flowood/flows/preprocess.hpp"
+#include "flowood/flows/standardize.hpp"
 #include "flowood/io/atomic_file.hpp"
+#include "flowood/ood/methods.hpp"
 #include "flowood/ood/score.hpp"
 #include "flowood/train/checkpoint.hpp"
 
@@ -129,6 +131,8 @@ TrainResult train(flows::FlowModelImpl& model, const data::ImageDataset& train_s
     log().info("resuming from {} at step {}", ckpt_path, step);
     truncate_metrics(metrics_path, step);
   }
+  if (step == 0 && train_set.is_features() && flows::fit_standardization(model, train_set.images))
+    log().info("standardisation fitted on the {} rows of {}", n, train_set.spec);
   if (!std::filesystem::exists(metrics_path)) io::write_file_atomic(metrics_path, std::string(kMetricsHeader) + "\n");
   std::ofstream metrics(metrics_path, std::ios::app);
   if (!metrics) throw IoError(metrics_path, "cannot append to the metrics log");
@@ -158,7 +162,10 @@ TrainResult train(flows::FlowModelImpl& model, const data::ImageDataset& train_s
     const int64_t first = in_epoch * tc.batch_size;
     const int64_t count = std::min(tc.batch_size, n - first);
     const auto idx = perm.narrow(0, first, count);
-    const auto x = data::to_unit_float(train_set.images.index_select(0, idx), device);
+    auto batch = train_set.images.index_select(0, idx);
+    if (tc.mutation_rate > 0)
+      batch = ood::mutate(batch, tc.mutation_rate, make_generator(seed, Stream::kMutation, static_cast<uint64_t>(step)));
+    const auto x = data::to_model_input(batch, device);
     auto noise_gen = make_generator(seed, Stream::kTrainNoise, static_cast<uint64_t>(step));
 
     optimizer->zero_grad();

@@ -70,9 +70,9 @@ TEST(DatasetRegistry, KnownNamesAndSyntax) {
             (std::vector<std::string>{"fashion-mnist", "mnist", "cifar10", "svhn", "celeba", "noise", "constant",
                                       "coloured-digits", "idx", "folder", "npy", "npz", "csv", "arff"}));
   EXPECT_EQ(dataset_spec_syntax(),
-            "fashion-mnist[:train|test], mnist[:train|test], cifar10[:train|test], svhn[:train|test], "
-            "celeba[:train|valid|test][?OPTIONS], noise[:uniform|gaussian][?OPTIONS], constant[?OPTIONS], "
-            "coloured-digits[?OPTIONS], idx:PATH, folder:PATH[?OPTIONS], npy:PATH[?OPTIONS], "
+            "fashion-mnist[:train|test][?OPTIONS], mnist[:train|test][?OPTIONS], cifar10[:train|test][?OPTIONS], "
+            "svhn[:train|test][?OPTIONS], celeba[:train|valid|test][?OPTIONS], noise[:uniform|gaussian][?OPTIONS], "
+            "constant[?OPTIONS], coloured-digits[?OPTIONS], idx:PATH[?OPTIONS], folder:PATH[?OPTIONS], npy:PATH[?OPTIONS], "
             "npz:PATH[#ARRAY][?OPTIONS], csv:PATH[?OPTIONS], arff:PATH[?OPTIONS]");
   ASSERT_NE(find_dataset_kind("idx"), nullptr);
   EXPECT_TRUE(find_dataset_kind("idx")->takes_path);
@@ -123,7 +123,9 @@ TEST(DatasetSpec, BadOptions) {
   EXPECT_NE(parse_error("folder:/x?gray=1").find("is a flag"), std::string::npos);
   EXPECT_NE(parse_error("folder:/x?size").find("needs a value"), std::string::npos);
   EXPECT_NE(parse_error("folder:/x?size=2&size=3").find("given twice"), std::string::npos);
-  EXPECT_NE(parse_error("mnist?size=3").find("valid: none"), std::string::npos);
+  EXPECT_NE(parse_error("mnist?size=3").find("valid: classes=LIST, part=train|test, holdout=F, part_seed=N"),
+            std::string::npos)
+      << parse_error("mnist?size=3");
   EXPECT_NE(parse_error("folder:?gray").find("needs a path"), std::string::npos);
   EXPECT_NE(parse_error("npz:/a.npz#x?array=y").find("array given twice"), std::string::npos);
   try {

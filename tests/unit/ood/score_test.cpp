@@ -54,7 +54,7 @@ TEST(ScoreLoglik, SamplesAreCombinedByLogMeanExp) {
   two.seed = 9;
   const auto s2 = flowood::ood::score_loglik(*model, data, two);
   torch::NoGradGuard g;
-  const auto x = flowood::data::to_unit_float(data.images, torch::kCPU);
+  const auto x = flowood::data::to_model_input(data.images, torch::kCPU);
   const auto a0 = model->log_prob_from(model->forward_with_noise(x, flowood::ood::per_example_noise(x, 0, 9, 0)));
   const auto a1 = model->log_prob_from(model->forward_with_noise(x, flowood::ood::per_example_noise(x, 0, 9, 1)));
   for (int64_t i = 0; i < 5; ++i) {

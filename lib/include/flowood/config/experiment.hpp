@@ -23,6 +23,7 @@ struct ModelConfig {
   bool batch_norm = true;                        ///< batch norm inside st-networks
   bool skip = true;                              ///< 1×1 skip convolutions in the ResNet st-network
   double dropout = 0.0;                          ///< mlp st-network dropout probability
+  bool standardize = false;                      ///< tabular: standardise features with the training set's mean/sd
 };
 
 struct DataConfig {
@@ -47,11 +48,25 @@ struct TrainConfig {
   int64_t eval_every = 0;                        ///< steps between test evaluations (0 = each epoch)
   int64_t eval_limit = 1000;                     ///< test images per periodic evaluation (0 = all)
   int64_t log_every = 50;                        ///< steps between log lines
+  double mutation_rate = 0.0;                    ///< replace each training pixel by a random value with this probability
 };
 
 struct ScoreConfig {
   int64_t batch_size = 256;                      ///< images per scoring batch
   int64_t samples = 1;                           ///< dequantisation samples averaged per image (K)
+  std::string codec = "png";                     ///< input-complexity compressor: png | jpeg2000
+  int64_t typicality_batch = 10;                 ///< typicality: examples per tested batch (M)
+  int64_t typicality_bootstrap = 1000;           ///< typicality: reference batches for the threshold
+  double typicality_alpha = 0.01;                ///< typicality: false-alarm rate of the threshold
+  std::string typicality_reference;              ///< typicality: held-out in-distribution spec ("" = data.train)
+  int64_t ensemble = 3;                          ///< waic: models in the ensemble (this run + ensemble − 1 seeds)
+  int64_t bootstrap = 1000;                      ///< resamples of the metrics' confidence intervals (0 = none)
+};
+
+struct BackgroundConfig {
+  double mutation_rate = 0.2;                    ///< likelihood-ratio background model: input mutation rate μ
+  double weight_decay = 1e-4;                    ///< its L2 weight decay (on every parameter)
+  int64_t max_steps = 0;                         ///< its training steps (0 = as train)
 };
 
 struct HistogramConfig {
@@ -67,7 +82,9 @@ struct ExperimentConfig {
   ModelConfig model;
   DataConfig data;
   TrainConfig train;
+  std::vector<std::string> scores = {"loglik"};  ///< OOD score methods run computes
   ScoreConfig score;
+  BackgroundConfig background;
   HistogramConfig histogram;
 };
 
@@ -101,7 +118,13 @@ void visit_fields(Config& c, Visitor&& v) {
   v("model.batch_norm", c.model.batch_norm, "Batch norm inside the resnet st-networks.");
   v("model.skip", c.model.skip, "1×1 skip-path convolutions in the resnet st-network.");
   v("model.dropout", c.model.dropout, "mlp: dropout probability after the first hidden layer (0 = none).");
-  v("data.train", c.data.train, "Training set: name[:split] or idx:PATH.");
+  v("model.standardize", c.model.standardize,
+    "tabular: a first layer (x − mean)/sd with the training set's per-feature mean and sd, fitted when "
+    "training starts and saved with the model (the UCI protocol, spec §5.5); log-likelihoods stay densities "
+    "of the original features.");
+  v("data.train", c.data.train,
+    "Training set spec: NAME[:SPLIT] or KIND:PATH, with ?options (docs/datasets.md); tabular flows also "
+    "take feature arrays (npy:, npz:, csv:, arff:).");
   v("data.test", c.data.test, "In-distribution test set.");
   v("data.ood", c.data.ood, "Out-of-distribution sets (a list of specs).");
   v("data.roots", c.data.roots, "Extra data directories, searched before $FLOWOOD_DATA and the defaults.");
@@ -121,8 +144,31 @@ void visit_fields(Config& c, Visitor&& v) {
   v("train.eval_every", c.train.eval_every, "Steps between test-set evaluations (0 = at the end of each epoch).");
   v("train.eval_limit", c.train.eval_limit, "Test images used by periodic evaluations (0 = all).");
   v("train.log_every", c.train.log_every, "Steps between log lines.");
+  v("train.mutation_rate", c.train.mutation_rate,
+    "Replace each training pixel, with this probability, by a uniform random value (Ren et al.'s input "
+    "perturbation; the likelihood-ratio background run sets it from background.mutation_rate).");
+  v("scores", c.scores,
+    "OOD scores run computes, each compared on the metrics table: loglik, bpd, input-complexity, "
+    "likelihood-ratio, typicality, waic, bn-train (docs/scores.md).");
   v("score.batch_size", c.score.batch_size, "Images per scoring batch.");
   v("score.samples", c.score.samples, "Dequantisation samples K averaged per image (log-mean-exp).");
+  v("score.codec", c.score.codec, "input-complexity: lossless compressor for L(x), png (level 9) or jpeg2000.");
+  v("score.typicality_batch", c.score.typicality_batch, "typicality: examples M per tested batch.");
+  v("score.typicality_bootstrap", c.score.typicality_bootstrap,
+    "typicality: batches drawn from the reference data to set the threshold.");
+  v("score.typicality_alpha", c.score.typicality_alpha,
+    "typicality: false-alarm rate; the threshold is the (1 − alpha) quantile of the reference batches' statistic.");
+  v("score.typicality_reference", c.score.typicality_reference,
+    "typicality: held-out in-distribution data for the entropy estimate and threshold (empty = data.train, "
+    "first data.test_limit examples).");
+  v("score.ensemble", c.score.ensemble,
+    "waic: models in the ensemble: this run plus ensemble − 1 more trained with seeds seed+1, … (run dir ensemble/).");
+  v("score.bootstrap", c.score.bootstrap, "Resamples for the metrics' 95 % bootstrap confidence intervals (0 = none).");
+  v("background.mutation_rate", c.background.mutation_rate,
+    "likelihood-ratio: mutation rate μ of the background model's training inputs.");
+  v("background.weight_decay", c.background.weight_decay,
+    "likelihood-ratio: L2 weight decay of the background model (on every parameter).");
+  v("background.max_steps", c.background.max_steps, "likelihood-ratio: background training steps (0 = as train).");
   v("histogram.clip_percent", c.histogram.clip_percent, "Drop the lowest p % of each set before binning.");
   v("histogram.bins", c.histogram.bins, "Number of histogram bins.");
 }

@@ -71,7 +71,8 @@ std::string dataset_spec_syntax();
 
 /// Parses `spec`, finds the data under `roots` and loads it: images [N, C, H, W] uint8, labels [N]
 /// int64 (undefined when the source has none), `spec` set to the canonical spec, `files` the source
-/// files read. `limit` > 0 keeps the first `limit` images (0 = all). Throws DataError naming the spec
+/// files read. The selection options (classes, part, holdout, part_seed; selection.hpp) apply first,
+/// then `limit` > 0 keeps the first `limit` images (0 = all). Throws DataError naming the spec
 /// or file: unknown dataset, dataset not found (lists every directory searched and how to get it),
 /// malformed file, a feature-array spec (npy:, csv:, …: use load_features).
 ImageDataset load_dataset(const std::string& spec, const DataRoots& roots, int64_t limit = 0);
@@ -82,6 +83,14 @@ ImageDataset load_dataset(const DatasetSpec& spec, const DataRoots& roots, int64
 /// its pixels flattened in C, H, W order as value/255 (D = C·H·W). `limit` as above.
 FeatureDataset load_features(const std::string& spec, const DataRoots& roots, int64_t limit = 0);
 FeatureDataset load_features(const DatasetSpec& spec, const DataRoots& roots, int64_t limit = 0);
+
+/// What a model consumes: images [N, C, H, W] uint8 (image flows) or feature rows [N, D] float32
+/// (tabular flows).
+enum class ExampleForm { kImages, kFeatures };
+
+/// load_dataset for kImages; for kFeatures load_features, returned as an ImageDataset whose
+/// `images` are the feature rows [N, D] float32 (so training and scoring take either).
+ImageDataset load_examples(const std::string& spec, const DataRoots& roots, int64_t limit, ExampleForm form);
 
 /// Where a named, on-disk dataset's split is; throws DataError when the kind is generated or
 /// reads a path (nothing to locate).

@@ -23,6 +23,7 @@ struct CouplingStackOptions {
   Shape in_shape = {1, 28, 28};      ///< [C, H, W] images, or [D] tabular vectors
   std::vector<std::string> masks;    ///< model.masks entries (mask_schedule.hpp), one layer per mask
   StNetOptions st;
+  bool standardize = false;          ///< tabular only: a first Standardize layer (standardize.hpp)
 };
 
 /// A stack of affine couplings on the full input, no squeeze and no factor-out (spec §4.3: the
