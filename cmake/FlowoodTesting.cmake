@@ -2,7 +2,7 @@
 #
 # flowood_add_unit_tests(AREA DIR): one GoogleTest executable from DIR/*.cpp, tests discovered
 # into CTest with label "unit" (a test whose name contains "Slow" gets "slow" too, one with a
-# "_CUDA" suffix gets "gpu").
+# "_CUDA" suffix needs a GPU and skips itself, with a message, without one).
 function(flowood_add_unit_tests area dir)
   file(GLOB sources CONFIGURE_DEPENDS ${dir}/*.cpp)
   if(NOT sources)

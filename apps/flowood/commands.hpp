@@ -21,6 +21,8 @@ void register_measures(CLI::App& app);
 void register_sample(CLI::App& app);
 void register_data(CLI::App& app);
 void register_report(CLI::App& app);
+void register_sweep(CLI::App& app);
+void register_aggregate(CLI::App& app);
 
 /// Options shared by verbs that read an experiment: --config FILE and repeated --set key=value.
 struct ConfigOptions {

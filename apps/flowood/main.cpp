@@ -44,6 +44,8 @@ int main(int argc, char** argv) {
   flowood::app::register_sample(app);
   flowood::app::register_data(app);
   flowood::app::register_report(app);
+  flowood::app::register_sweep(app);
+  flowood::app::register_aggregate(app);
 
   try {
     app.parse(argc, argv);

@@ -27,3 +27,15 @@ flowood_add_e2e_test(tabular_run
 flowood_add_e2e_test(score_methods
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/score_methods.sh ${FLOWOOD} ${E2E_WORK}
   PASS_REGEX "score methods ok" TIMEOUT 900)
+# Sweeps: a local 2 × 3 grid, aggregate, a failing run, the Slurm array script and preemption.
+flowood_add_e2e_test(sweep
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/sweep.sh ${FLOWOOD} ${E2E_WORK}
+  PASS_REGEX "sweep ok" TIMEOUT 900)
+# Every shipped grid expands into valid configs (written, not run).
+file(GLOB FLOWOOD_SWEEP_GRIDS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/experiments/sweeps/*.yaml)
+foreach(grid ${FLOWOOD_SWEEP_GRIDS})
+  get_filename_component(grid_name ${grid} NAME_WE)
+  flowood_add_e2e_test(sweep_grid.${grid_name}
+    COMMAND ${FLOWOOD} sweep ${grid} --out ${E2E_WORK}/sweep_grids/${grid_name}
+    PASS_REGEX "configs in .*configs written")
+endforeach()

@@ -237,3 +237,23 @@ TEST(Checkpoint, RoundTripsModelAndRejectsMismatch) {
 }
 
 }  // namespace
+
+// CUDA: the same model scores the same images alike on the GPU and the CPU (same noise, drawn on
+// the CPU), and a training run on the GPU lowers the loss. Skipped without a GPU.
+TEST(Trainer, CudaScoresLikeCpuAndTrains_CUDA) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device (a CPU LibTorch or no GPU): nothing to compare";
+  const auto train = synthetic(64, 1), test = synthetic(32, 2);
+  auto c = tiny_config();
+  auto cpu = fresh_model(c);
+  auto gpu = fresh_model(c);
+  gpu->to(torch::kCUDA);
+  const double on_cpu = tr::evaluate_bpd(*cpu, test, 0, 16, 0);
+  const double on_gpu = tr::evaluate_bpd(*gpu, test, 0, 16, 0);
+  EXPECT_NEAR(on_gpu, on_cpu, 1e-3 * std::abs(on_cpu));
+  c.train.epochs = 4;
+  TempDir dir("train_cuda");
+  const auto r = run(gpu, c, dir.path().string(), train, test);
+  ASSERT_TRUE(r.test_bpd.has_value());
+  EXPECT_LT(*r.test_bpd, on_gpu - 0.1);
+  for (const auto& p : gpu->parameters()) EXPECT_TRUE(p.is_cuda());
+}
