@@ -14,7 +14,7 @@
 #include "flowood/io/atomic_file.hpp"
 #include "flowood/io/json.hpp"
 #include "flowood/ood/curves.hpp"
-#include "report.hpp"
+#include "tables.hpp"
 #include "sweep.hpp"
 
 namespace fs = std::filesystem;

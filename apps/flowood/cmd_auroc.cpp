@@ -13,7 +13,7 @@
 
 #include "commands.hpp"
 #include "flowood/io/atomic_file.hpp"
-#include "report.hpp"
+#include "tables.hpp"
 #include "flowood/core/error.hpp"
 #include "flowood/core/log.hpp"
 #include "flowood/io/csv.hpp"

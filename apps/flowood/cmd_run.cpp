@@ -18,7 +18,7 @@
 #include "flowood/viz/histogram.hpp"
 #include "evaluation.hpp"
 #include "method_scores.hpp"
-#include "report.hpp"
+#include "tables.hpp"
 #include "stages.hpp"
 
 namespace fs = std::filesystem;

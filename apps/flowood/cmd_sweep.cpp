@@ -19,7 +19,7 @@
 #include "flowood/core/error.hpp"
 #include "flowood/core/log.hpp"
 #include "flowood/io/atomic_file.hpp"
-#include "report.hpp"
+#include "tables.hpp"
 #include "sweep.hpp"
 
 extern char** environ;

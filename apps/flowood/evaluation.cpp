@@ -10,7 +10,7 @@
 #include "flowood/io/csv.hpp"
 #include "flowood/ood/methods.hpp"
 #include "flowood/viz/lines.hpp"
-#include "report.hpp"
+#include "tables.hpp"
 #include "run_dir.hpp"
 
 namespace fs = std::filesystem;

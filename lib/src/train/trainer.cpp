@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -17,6 +18,7 @@
 #include "flowood/flows/preprocess.hpp"
 #include "flowood/flows/standardize.hpp"
 #include "flowood/io/atomic_file.hpp"
+#include "flowood/io/json.hpp"
 #include "flowood/ood/methods.hpp"
 #include "flowood/ood/score.hpp"
 #include "flowood/train/checkpoint.hpp"
@@ -31,25 +33,34 @@ bool is_decayed(const std::string& name) {
   return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// Keeps the metrics rows of steps <= `step` (a resumed run repeats the later ones).
-void truncate_metrics(const std::string& path, int64_t step) {
+// The step a metrics line records: the first CSV field, or the value after "step": in JSON lines.
+std::optional<int64_t> line_step(const std::string& line, bool json) {
+  const auto key = json ? line.find("\"step\":") : 0;
+  if (key == std::string::npos) return std::nullopt;
+  const auto from = json ? key + 7 : 0;
+  try {
+    return std::stoll(line.substr(from, line.find_first_of(",}", from) - from));
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+// Keeps the metrics lines of steps <= `step` (a resumed run repeats the later ones); a CSV keeps
+// its header.
+void truncate_metrics(const std::string& path, int64_t step, bool json) {
   if (!std::filesystem::exists(path)) return;
   std::ifstream in(path);
   std::ostringstream kept;
   std::string line;
-  bool header = true;
+  bool header = !json;
   while (std::getline(in, line)) {
     if (header) {
       kept << line << "\n";
       header = false;
       continue;
     }
-    const auto comma = line.find(',');
-    if (comma == std::string::npos) continue;
-    try {
-      if (std::stoll(line.substr(0, comma)) <= step) kept << line << "\n";
-    } catch (const std::exception&) {
-    }
+    const auto at = line_step(line, json);
+    if (at && *at <= step) kept << line << "\n";
   }
   io::write_file_atomic(path, kept.str());
 }
@@ -121,6 +132,7 @@ TrainResult train(flows::FlowModelImpl& model, const data::ImageDataset& train_s
   std::filesystem::create_directories(options.run_dir);
   const auto ckpt_path = (std::filesystem::path(options.run_dir) / "checkpoint.pt").string();
   const auto metrics_path = (std::filesystem::path(options.run_dir) / "metrics.csv").string();
+  const auto jsonl_path = (std::filesystem::path(options.run_dir) / "metrics.jsonl").string();
 
   auto optimizer = make_optimizer(model, tc);
   TrainResult result;
@@ -129,13 +141,16 @@ TrainResult train(flows::FlowModelImpl& model, const data::ImageDataset& train_s
     step = load_checkpoint(ckpt_path, model, optimizer.get(), device).step;
     result.resumed_from = step;
     log().info("resuming from {} at step {}", ckpt_path, step);
-    truncate_metrics(metrics_path, step);
+    truncate_metrics(metrics_path, step, /*json=*/false);
+    truncate_metrics(jsonl_path, step, /*json=*/true);
   }
   if (step == 0 && train_set.is_features() && flows::fit_standardization(model, train_set.images))
     log().info("standardisation fitted on the {} rows of {}", n, train_set.spec);
   if (!std::filesystem::exists(metrics_path)) io::write_file_atomic(metrics_path, std::string(kMetricsHeader) + "\n");
   std::ofstream metrics(metrics_path, std::ios::app);
   if (!metrics) throw IoError(metrics_path, "cannot append to the metrics log");
+  std::ofstream jsonl(jsonl_path, std::ios::app);
+  if (!jsonl) throw IoError(jsonl_path, "cannot append to the metrics log");
 
   const int64_t dim = model.dim();
   const int64_t eval_batch = cfg.score.batch_size;
@@ -203,6 +218,17 @@ TrainResult train(flows::FlowModelImpl& model, const data::ImageDataset& train_s
                              progress.test_bpd ? fmt::format("{:.6f}", *progress.test_bpd) : "", progress.images_per_s,
                              elapsed)
               << std::flush;
+      jsonl << io::Json::object()
+                   .set("step", step)
+                   .set("epoch", epoch)
+                   .set("train_loss_nats", progress.loss)
+                   .set("train_bpd", progress.bpd)
+                   .set("test_bpd", progress.test_bpd ? io::Json(*progress.test_bpd) : io::Json())
+                   .set("images_per_s", progress.images_per_s)
+                   .set("elapsed_s", elapsed)
+                   .dump()
+            << "\n"
+            << std::flush;
     }
     if (options.progress) options.progress(progress);
     result.train_bpd = progress.bpd;

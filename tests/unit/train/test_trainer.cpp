@@ -1,6 +1,9 @@
 // The training loop: exact resume (bit-identical parameters on CPU), checkpoints, optimiser
 // groups, and that training lowers the loss.
 #include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -8,6 +11,8 @@
 #include "flowood/core/error.hpp"
 #include "flowood/flows/factory.hpp"
 #include "flowood/flows/standardize.hpp"
+#include "flowood/io/csv.hpp"
+#include "flowood/io/json.hpp"
 #include "flowood/train/checkpoint.hpp"
 #include "flowood/train/trainer.hpp"
 #include "temp_dir.hpp"
@@ -256,4 +261,38 @@ TEST(Trainer, CudaScoresLikeCpuAndTrains_CUDA) {
   ASSERT_TRUE(r.test_bpd.has_value());
   EXPECT_LT(*r.test_bpd, on_gpu - 0.1);
   for (const auto& p : gpu->parameters()) EXPECT_TRUE(p.is_cuda());
+}
+
+// metrics.jsonl mirrors metrics.csv, one JSON object per logged step, and a resumed run keeps
+// each step once in both.
+TEST(Trainer, MetricsJsonLinesMatchTheCsvAcrossAResume) {
+  const auto train = synthetic(40, 1), test = synthetic(16, 2);
+  auto c = tiny_config();
+  c.train.log_every = 1;
+  c.train.max_steps = 3;
+  c.train.checkpoint_every = 2;
+  TempDir dir("train_jsonl");
+  auto m = fresh_model(c);
+  run(m, c, dir.path().string(), train, test);
+  // As if the run had logged step 4 and died before its checkpoint: the resume from step 3
+  // drops that line from both logs before writing its own.
+  std::ofstream(dir.path() / "metrics.jsonl", std::ios::app) << "{\"step\": 4, \"stale\": true}\n";
+  std::ofstream(dir.path() / "metrics.csv", std::ios::app) << "4,0,1,1,,1,1\n";
+  c.train.max_steps = 6;
+  auto m2 = fresh_model(c);
+  run(m2, c, dir.path().string(), train, test);
+  std::ifstream jsonl(dir.path() / "metrics.jsonl");
+  std::vector<flowood::io::Json> lines;
+  for (std::string line; std::getline(jsonl, line);) lines.push_back(flowood::io::Json::parse(line, "metrics.jsonl"));
+  ASSERT_EQ(lines.size(), 6u);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    EXPECT_EQ(lines[i].at("step").as_int(), static_cast<int64_t>(i + 1));
+    EXPECT_TRUE(lines[i].at("train_bpd").is_number());
+    EXPECT_TRUE(lines[i].at("test_bpd").is_null() || lines[i].at("test_bpd").is_number());
+    EXPECT_FALSE(lines[i].contains("stale"));
+  }
+  EXPECT_TRUE(lines.back().at("test_bpd").is_number()) << "the last step is evaluated";
+  const auto csv = flowood::io::read_csv((dir.path() / "metrics.csv").string());
+  ASSERT_EQ(csv.num_rows(), 6u);
+  EXPECT_DOUBLE_EQ(csv.column("train_bpd")[2], std::stod(fmt::format("{:.6f}", lines[2].at("train_bpd").as_number())));
 }

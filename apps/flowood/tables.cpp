@@ -1,4 +1,4 @@
-#include "report.hpp"
+#include "tables.hpp"
 
 #include <algorithm>
 #include <cmath>
