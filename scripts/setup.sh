@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libtorch-dev            # LibTorch 1.13 (CPU)
+  libgloo-dev             # Gloo headers for LibTorch's c10d ProcessGroupGloo (data-parallel training)
   libcli11-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   libgtest-dev
   libopencv-dev           # PNG/JPEG encode/decode, plots
@@ -13,6 +14,9 @@ packages=(
   libmatio-dev            # SVHN's MATLAB .mat files
   libopenblas0-openmp     # Debian's default BLAS is a reference build, ~35x slower on Linear layers
   dataset-fashion-mnist   # Fashion-MNIST train+test in /usr/share/datasets/fashion-mnist
+  # The real-Slurm test (label slurm) starts its own private munged/slurmctld/slurmd from these;
+  # the packages' own services stay unconfigured (no /etc/slurm/slurm.conf) and are not needed.
+  slurmctld slurmd slurm-client munge
 )
 
 if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi

@@ -63,6 +63,7 @@ void run_experiment(const RunOptions& o) {
       train_auxiliary(member, sources.ensemble_dirs.back(), "WAIC ensemble member");
     }
   }
+  if (const auto group = process_group(); group && !group->is_main()) return;  // rank 0 scores
   add_log_file(paths.log_file());
 
   // 2. score the in-distribution test set and every OOD set, with every method

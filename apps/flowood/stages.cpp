@@ -15,6 +15,7 @@
 #include "flowood/flows/factory.hpp"
 #include "flowood/ood/curves.hpp"
 #include "flowood/train/checkpoint.hpp"
+#include "flowood/train/distributed.hpp"
 #include "progress.hpp"
 
 namespace flowood::app {
@@ -34,6 +35,17 @@ struct SignalScope {
 
 }  // namespace
 
+std::shared_ptr<train::Communicator> process_group() {
+  // Connected once per process (a run may train several models) and kept to the end.
+  static const auto* group = [] {
+    const auto setup = train::distributed_from_environment(train::process_environment());
+    if (!setup) return new std::shared_ptr<train::Communicator>();
+    if (setup->rank != 0) set_log_level("warn");  // one rank speaks; the others only warn
+    return new std::shared_ptr<train::Communicator>(train::Communicator::connect(*setup));
+  }();
+  return *group;
+}
+
 data::DataRoots roots_of(const config::ExperimentConfig& config) { return data::DataRoots::from(config.data.roots); }
 
 data::ImageDataset load_for_model(const config::ExperimentConfig& config, const std::string& spec, int64_t limit) {
@@ -43,14 +55,18 @@ data::ImageDataset load_for_model(const config::ExperimentConfig& config, const 
 
 train::TrainResult train_stage(const LoadedConfig& loaded, const RunPaths& run) {
   const auto& cfg = loaded.config;
-  const auto device = resolve_device(cfg.device);
+  const auto group = process_group();
+  const bool writer = !group || group->is_main();
+  auto device = resolve_device(cfg.device);
+  if (group && device.is_cuda() && !device.has_index())  // one GPU per rank on a node
+    device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(group->local_rank() % torch::cuda::device_count()));
   apply_threads(cfg);
-  prepare_run_dir(run, loaded);
+  if (writer) prepare_run_dir(run, loaded);
   const auto train_set = load_for_model(cfg, cfg.data.train, cfg.data.train_limit);
   const auto test_set = load_for_model(cfg, cfg.data.test, cfg.train.eval_limit > 0 ? cfg.train.eval_limit : cfg.data.test_limit);
   log().info("{}: {} examples of {}; {}: {} examples", train_set.spec, train_set.size(),
              flows::shape_string(train_set.image_shape()), test_set.spec, test_set.size());
-  write_manifest(run, cfg, device, {&train_set, &test_set}, command_line());
+  if (writer) write_manifest(run, cfg, device, {&train_set, &test_set}, command_line());
 
   torch::manual_seed(static_cast<uint64_t>(cfg.seed));
   auto model = flows::make_flow(cfg.model);
@@ -61,12 +77,14 @@ train::TrainResult train_stage(const LoadedConfig& loaded, const RunPaths& run) 
   options.config = cfg;
   options.run_dir = run.dir;
   options.config_text = to_yaml(cfg);
+  options.communicator = group;
   TrainProgressView view;
-  options.progress = [&view](const train::TrainProgress& p) { view(p); };
+  if (writer) options.progress = [&view](const train::TrainProgress& p) { view(p); };
   options.stop = &g_stop;
   SignalScope signals;
   auto result = train::train(*model, train_set, test_set, options);
-  view.finish();
+  if (group) group->barrier();
+  if (writer) view.finish();
   if (result.stopped) {
     log().warn("stopped by a signal at step {}; checkpoint written to {}; run the same command again to resume",
                result.steps, run.checkpoint());

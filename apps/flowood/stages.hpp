@@ -1,5 +1,6 @@
 #pragma once
 // The stages an experiment goes through, shared by the verbs that run one (train) or all (run).
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -7,10 +8,15 @@
 #include "flowood/data/roots.hpp"
 #include "flowood/io/csv.hpp"
 #include "flowood/ood/score.hpp"
+#include "flowood/train/distributed.hpp"
 #include "flowood/train/trainer.hpp"
 #include "run_dir.hpp"
 
 namespace flowood::app {
+
+/// The data-parallel process group this process belongs to (train/distributed.hpp: torchrun or
+/// `srun -n K` variables), connected on first use; null for a single process.
+std::shared_ptr<train::Communicator> process_group();
 
 /// Data roots of a config: data.roots, then $FLOWOOD_DATA, then the defaults.
 data::DataRoots roots_of(const config::ExperimentConfig& config);

@@ -39,3 +39,11 @@ foreach(grid ${FLOWOOD_SWEEP_GRIDS})
     COMMAND ${FLOWOOD} sweep ${grid} --out ${E2E_WORK}/sweep_grids/${grid_name}
     PASS_REGEX "configs in .*configs written")
 endforeach()
+# kill -TERM during training, rerun: the same parameters (scores, losses) as an uninterrupted run.
+flowood_add_e2e_test(preempt_identical
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/preempt_identical.sh ${FLOWOOD} ${E2E_WORK}
+  PASS_REGEX "preempt ok" TIMEOUT 600)
+# Two processes with torchrun-style variables (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT) train one run.
+flowood_add_e2e_test(ddp_two_processes
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/ddp_two_processes.sh ${FLOWOOD} ${E2E_WORK}
+  PASS_REGEX "ddp ok" TIMEOUT 600)

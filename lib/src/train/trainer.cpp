@@ -15,6 +15,7 @@
 #include "flowood/core/error.hpp"
 #include "flowood/core/log.hpp"
 #include "flowood/core/rng.hpp"
+#include "flowood/flows/glow.hpp"
 #include "flowood/flows/preprocess.hpp"
 #include "flowood/flows/standardize.hpp"
 #include "flowood/io/atomic_file.hpp"
@@ -22,6 +23,7 @@
 #include "flowood/ood/methods.hpp"
 #include "flowood/ood/score.hpp"
 #include "flowood/train/checkpoint.hpp"
+#include "flowood/train/distributed.hpp"
 
 namespace flowood::train {
 namespace {
@@ -63,6 +65,49 @@ void truncate_metrics(const std::string& path, int64_t step, bool json) {
     if (at && *at <= step) kept << line << "\n";
   }
   io::write_file_atomic(path, kept.str());
+}
+
+bool is_batch_norm_statistic(const std::string& name) {
+  for (const std::string suffix : {"running_mean", "running_var"})
+    if (name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+      return true;
+  return false;
+}
+
+bool has_uninitialized_actnorm(flows::FlowModelImpl& model) {
+  for (const auto& module : model.modules(/*include_self=*/false))
+    if (const auto* actnorm = dynamic_cast<const flows::ActNormImpl*>(module.get()); actnorm && !actnorm->initialized())
+      return true;
+  return false;
+}
+
+std::vector<torch::Tensor> parameters_and_buffers(flows::FlowModelImpl& model) {
+  auto all = model.parameters();
+  for (const auto& b : model.buffers()) all.push_back(b);
+  return all;
+}
+
+// Runs the whole global batch through the model once without gradients so every ActNorm
+// initialises from the same data a single process would use; batch-norm buffers are restored.
+void initialize_actnorm(flows::FlowModelImpl& model, const torch::Tensor& x, const torch::Tensor& u) {
+  torch::NoGradGuard no_grad;
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> saved;
+  for (const auto& b : model.named_buffers())
+    if (!b.key().empty() && (is_batch_norm_statistic(b.key()) || b.key().find("num_batches_tracked") != std::string::npos))
+      saved.emplace_back(b.value(), b.value().clone());
+  model.forward_with_noise(x, u);
+  for (auto& [buffer, copy] : saved) buffer.copy_(copy);
+}
+
+// Averages the batch-norm running statistics over ranks (each rank saw its own shards).
+void average_batch_norm_statistics(flows::FlowModelImpl& model, Communicator& comm) {
+  std::vector<torch::Tensor> stats;
+  for (const auto& b : model.named_buffers())
+    if (is_batch_norm_statistic(b.key())) stats.push_back(b.value());
+  if (stats.empty()) return;
+  comm.all_reduce_sum(stats);
+  torch::NoGradGuard no_grad;
+  for (auto& t : stats) t.div_(comm.world_size());
 }
 
 }  // namespace
@@ -125,11 +170,16 @@ TrainResult train(flows::FlowModelImpl& model, const data::ImageDataset& train_s
   const auto seed = static_cast<uint64_t>(cfg.seed);
   const int64_t n = train_set.size();
   if (n == 0) throw DataError(train_set.spec, "training set is empty");
-  const int64_t per_epoch = steps_per_epoch(n, tc.batch_size);
+  Communicator* comm = options.communicator.get();
+  const int64_t world = comm ? comm->world_size() : 1;
+  const int64_t rank = comm ? comm->rank() : 0;
+  const bool writer = rank == 0;
+  const int64_t global_batch = tc.batch_size * world;
+  const int64_t per_epoch = steps_per_epoch(n, global_batch);
   int64_t total = per_epoch * tc.epochs;
   if (tc.max_steps > 0) total = std::min(total, tc.max_steps);
 
-  std::filesystem::create_directories(options.run_dir);
+  if (writer) std::filesystem::create_directories(options.run_dir);
   const auto ckpt_path = (std::filesystem::path(options.run_dir) / "checkpoint.pt").string();
   const auto metrics_path = (std::filesystem::path(options.run_dir) / "metrics.csv").string();
   const auto jsonl_path = (std::filesystem::path(options.run_dir) / "metrics.jsonl").string();
@@ -141,22 +191,40 @@ TrainResult train(flows::FlowModelImpl& model, const data::ImageDataset& train_s
     step = load_checkpoint(ckpt_path, model, optimizer.get(), device).step;
     result.resumed_from = step;
     log().info("resuming from {} at step {}", ckpt_path, step);
-    truncate_metrics(metrics_path, step, /*json=*/false);
-    truncate_metrics(jsonl_path, step, /*json=*/true);
+    if (writer) {
+      truncate_metrics(metrics_path, step, /*json=*/false);
+      truncate_metrics(jsonl_path, step, /*json=*/true);
+    }
+  }
+  if (comm) {
+    // Every rank must start from rank 0's step and parameters (optimizer state comes from the
+    // same checkpoint file, or is empty).
+    auto root_step = torch::tensor({step}, torch::kLong);
+    comm->broadcast(root_step);
+    if (root_step.item<int64_t>() != step)
+      throw Error(fmt::format("rank {} found {} at step {} but rank 0 at step {}; every rank must see the same run "
+                              "directory (a shared file system)",
+                              rank, ckpt_path, step, root_step.item<int64_t>()));
+    comm->broadcast(parameters_and_buffers(model));
   }
   if (step == 0 && train_set.is_features() && flows::fit_standardization(model, train_set.images))
     log().info("standardisation fitted on the {} rows of {}", n, train_set.spec);
-  if (!std::filesystem::exists(metrics_path)) io::write_file_atomic(metrics_path, std::string(kMetricsHeader) + "\n");
-  std::ofstream metrics(metrics_path, std::ios::app);
-  if (!metrics) throw IoError(metrics_path, "cannot append to the metrics log");
-  std::ofstream jsonl(jsonl_path, std::ios::app);
-  if (!jsonl) throw IoError(jsonl_path, "cannot append to the metrics log");
+  std::ofstream metrics, jsonl;
+  if (writer) {
+    if (!std::filesystem::exists(metrics_path)) io::write_file_atomic(metrics_path, std::string(kMetricsHeader) + "\n");
+    metrics.open(metrics_path, std::ios::app);
+    if (!metrics) throw IoError(metrics_path, "cannot append to the metrics log");
+    jsonl.open(jsonl_path, std::ios::app);
+    if (!jsonl) throw IoError(jsonl_path, "cannot append to the metrics log");
+  }
 
   const int64_t dim = model.dim();
   const int64_t eval_batch = cfg.score.batch_size;
   auto save = [&](int64_t at) {
-    save_checkpoint(ckpt_path, model, optimizer.get(), {at, options.config_text});
+    if (comm) average_batch_norm_statistics(model, *comm);
+    if (writer) save_checkpoint(ckpt_path, model, optimizer.get(), {at, options.config_text});
   };
+  auto shape = model.input_shape();
 
   TrainProgress progress;
   progress.total_steps = total;
@@ -165,6 +233,7 @@ TrainResult train(flows::FlowModelImpl& model, const data::ImageDataset& train_s
   int64_t perm_epoch = -1;
   int64_t images_done = 0;
   int64_t last_saved = step;
+  bool stop_seen = false;  // a stop request on any rank (distributed runs agree on it each step)
   model.train();
   while (step < total) {
     const int64_t epoch = step / per_epoch;
@@ -174,26 +243,54 @@ TrainResult train(flows::FlowModelImpl& model, const data::ImageDataset& train_s
       perm = torch::randperm(n, gen, torch::TensorOptions().dtype(torch::kLong));
       perm_epoch = epoch;
     }
-    const int64_t first = in_epoch * tc.batch_size;
-    const int64_t count = std::min(tc.batch_size, n - first);
-    const auto idx = perm.narrow(0, first, count);
-    auto batch = train_set.images.index_select(0, idx);
+    // The global batch, its noise and mutations are the same on every rank (and the same as one
+    // process with batch_size × world); each rank then takes its contiguous shard.
+    const int64_t first = in_epoch * global_batch;
+    const int64_t count = std::min(global_batch, n - first);
+    const int64_t shard_first = std::min(rank * tc.batch_size, count);
+    const int64_t shard_count = std::min(tc.batch_size, count - shard_first);
+    auto batch = train_set.images.index_select(0, perm.narrow(0, first, count));
     if (tc.mutation_rate > 0)
       batch = ood::mutate(batch, tc.mutation_rate, make_generator(seed, Stream::kMutation, static_cast<uint64_t>(step)));
-    const auto x = data::to_model_input(batch, device);
+    const auto x_global = data::to_model_input(batch, device).to(params.front().scalar_type());  // float64 models too
     auto noise_gen = make_generator(seed, Stream::kTrainNoise, static_cast<uint64_t>(step));
+    const auto u_global = flows::uniform_noise_like(x_global, noise_gen);
+    if (comm && step == 0 && has_uninitialized_actnorm(model)) initialize_actnorm(model, x_global, u_global);
+    const auto x = x_global.narrow(0, shard_first, shard_count);
+    const auto u = u_global.narrow(0, shard_first, shard_count);
 
     optimizer->zero_grad();
-    const auto lp = model.log_prob(x, noise_gen);
-    const auto loss = -lp.mean();
-    loss.backward();
+    double loss_value = 0;
+    if (!comm) {
+      const auto loss = -model.log_prob_from(model.forward_with_noise(x, u)).mean();
+      loss.backward();
+      loss_value = loss.item<double>();
+    } else {
+      // Sum of log-likelihoods over the global batch / its size: gradients summed over ranks are
+      // exactly the gradient of the global batch's mean loss.
+      auto sums = torch::zeros({2}, torch::kDouble);
+      if (shard_count > 0) {
+        const auto lp_sum = model.log_prob_from(model.forward_with_noise(x, u)).sum();
+        (-lp_sum / static_cast<double>(count)).backward();
+        sums[0] = lp_sum.item<double>();
+      }
+      sums[1] = options.stop && options.stop->load() ? 1.0 : 0.0;
+      std::vector<torch::Tensor> grads;
+      for (auto& p : params) {
+        if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+        grads.push_back(p.grad());
+      }
+      comm->all_reduce_sum(grads);
+      comm->all_reduce_sum(sums);
+      loss_value = -sums[0].item<double>() / static_cast<double>(count);
+      stop_seen = sums[1].item<double>() > 0;
+    }
     if (tc.max_grad_norm > 0)
       for (auto& group : optimizer->param_groups()) torch::nn::utils::clip_grad_norm_(group.params(), tc.max_grad_norm);
     optimizer->step();
     ++step;
     images_done += count;
 
-    const double loss_value = loss.item<double>();
     if (!std::isfinite(loss_value))
       throw Error(fmt::format("training diverged at step {} (loss {}); the last checkpoint is step {} in {}", step,
                               loss_value, last_saved, ckpt_path));
@@ -208,12 +305,14 @@ TrainResult train(flows::FlowModelImpl& model, const data::ImageDataset& train_s
     const bool epoch_end = step % per_epoch == 0;
     const bool eval_now = step == total || (tc.eval_every > 0 ? step % tc.eval_every == 0 : epoch_end);
     if (eval_now && test_set.size() > 0) {
+      // Every rank evaluates (no rank waits on another's evaluation; the result is the same).
+      if (comm) average_batch_norm_statistics(model, *comm);
       progress.test_bpd = evaluate_bpd(model, test_set, tc.eval_limit, eval_batch, seed);
       model.train();
       result.test_bpd = progress.test_bpd;
     }
     progress.log_line = eval_now || step % tc.log_every == 0;
-    if (progress.log_line) {
+    if (progress.log_line && writer) {
       metrics << fmt::format("{},{},{:.6f},{:.6f},{},{:.3f},{:.3f}\n", step, epoch, progress.loss, progress.bpd,
                              progress.test_bpd ? fmt::format("{:.6f}", *progress.test_bpd) : "", progress.images_per_s,
                              elapsed)
@@ -233,7 +332,7 @@ TrainResult train(flows::FlowModelImpl& model, const data::ImageDataset& train_s
     if (options.progress) options.progress(progress);
     result.train_bpd = progress.bpd;
 
-    const bool stopping = options.stop && options.stop->load();
+    const bool stopping = comm ? stop_seen : options.stop && options.stop->load();
     if (step % tc.checkpoint_every == 0 || step == total || stopping) {
       save(step);
       last_saved = step;

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -15,6 +16,8 @@
 #include "flowood/flows/flow_model.hpp"
 
 namespace flowood::train {
+
+class Communicator;
 
 /// What the loop reports after each step (and after each evaluation).
 struct TrainProgress {
@@ -37,6 +40,13 @@ struct TrainerOptions {
   std::string config_text;             ///< resolved config, stored in checkpoints
   ProgressFn progress;
   const std::atomic<bool>* stop = nullptr;  ///< when set to true: checkpoint after this step and return
+  /// Data-parallel training (train/distributed.hpp): each rank trains on its shard of every
+  /// global batch of train.batch_size × world size examples (the same global batches, noise and
+  /// mutations a single process with that batch would use); gradients are summed over ranks;
+  /// ActNorm initialises from the whole first global batch on every rank; batch-norm running
+  /// statistics are averaged over ranks before each evaluation and checkpoint; only rank 0
+  /// writes files. Null: a single process.
+  std::shared_ptr<Communicator> communicator;
 };
 
 struct TrainResult {
