@@ -12,6 +12,7 @@
 #include "flowood/core/device.hpp"
 #include "flowood/core/error.hpp"
 #include "flowood/core/log.hpp"
+#include "flowood/flows/precision.hpp"
 #include "flowood/io/atomic_file.hpp"
 #include "flowood/io/npy.hpp"
 #include "flowood/ood/curves.hpp"
@@ -37,6 +38,7 @@ struct ScoreOptions {
   std::string background;
   std::vector<std::string> ensemble;
   std::string reference;
+  std::string precision = "fp32";
 };
 
 /// The run's own auxiliary runs (written by `flowood run`) unless given.
@@ -56,6 +58,7 @@ MethodSources sources_of(const ScoreOptions& o, const config::ExperimentConfig& 
 
 void run_score(const ScoreOptions& o) {
   const auto& info = ood::score_method(o.method, "--method");
+  flows::set_st_precision(flows::parse_precision(o.precision));
   io::check_output_path(o.out, "--out");
   if (!o.npy.empty()) io::check_output_path(o.npy, "--npy");
   if (!fs::is_directory(o.run_dir)) throw IoError(o.run_dir, "no such run directory");
@@ -106,6 +109,9 @@ void register_score(CLI::App& app) {
   cmd->add_option("--limit", o->limit, "Score only the first N examples")->check(CLI::NonNegativeNumber);
   cmd->add_option("--seed", o->seed, "Noise seed (default: the run's seed)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--device", o->device, "auto, cpu, cuda or cuda:N (default: the run's device)");
+  cmd->add_option("--precision", o->precision,
+                  "fp32, or bf16: st-networks under bfloat16 autocast (log-dets, logit, prior stay float32)")
+      ->capture_default_str();
   cmd->add_option("--background", o->background, "likelihood-ratio: background run (default: RUN/background)");
   cmd->add_option("--ensemble", o->ensemble,
                   "waic: another ensemble member's run directory, repeatable (default: RUN/ensemble/*)");

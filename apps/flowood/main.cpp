@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   flowood::app::register_report(app);
   flowood::app::register_sweep(app);
   flowood::app::register_aggregate(app);
+  flowood::app::register_bench(app);
 
   try {
     app.parse(argc, argv);

@@ -8,6 +8,7 @@
 
 #include "flowood/core/error.hpp"
 #include "flowood/core/log.hpp"
+#include "flowood/flows/precision.hpp"
 #include "flowood/flows/preprocess.hpp"
 #include "stages.hpp"
 
@@ -51,8 +52,10 @@ bool score_file_is_current(const std::string& path, const std::map<std::string, 
   if (path.empty() || !fs::exists(path)) return false;
   try {
     const auto t = io::read_score_csv(path);
-    for (const auto& [key, value] : meta)
+    for (const auto& [key, value] : meta) {
+      if (key == "precision" && value == "fp32" && !t.meta.count(key)) continue;  // files from before the key
       if (!t.meta.count(key) || t.meta.at(key) != value) return false;
+    }
     return true;
   } catch (const Error&) {
     return false;
@@ -80,7 +83,8 @@ std::map<std::string, std::string> MethodScorer::base_meta(const std::string& me
           {"step", std::to_string(run_.step)},
           {"samples", std::to_string(options_.samples)},
           {"seed", std::to_string(options_.seed)},
-          {"limit", std::to_string(limit_)}};
+          {"limit", std::to_string(limit_)},
+          {"precision", flows::precision_name(flows::st_precision())}};
 }
 
 io::CsvTable MethodScorer::loglik_of(const LoadedRun& model, const std::string& model_dir, const std::string& spec,
@@ -92,7 +96,8 @@ io::CsvTable MethodScorer::loglik_of(const LoadedRun& model, const std::string& 
                                              {"step", std::to_string(model.step)},
                                              {"samples", std::to_string(options_.samples)},
                                              {"seed", std::to_string(options_.seed)},
-                                             {"limit", std::to_string(limit_)}};
+                                             {"limit", std::to_string(limit_)},
+                                             {"precision", flows::precision_name(flows::st_precision())}};
   if (score_file_is_current(cache_csv, meta)) {
     log().info("scores of {} under {} are current: {}", spec, model_dir, cache_csv);
     return io::read_score_csv(cache_csv);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "flowood/core/error.hpp"
+#include "flowood/flows/precision.hpp"
 
 namespace flowood::flows {
 
@@ -30,7 +31,12 @@ AffineCouplingImpl::AffineCouplingImpl(MaskPtr mask, StNetOptions st, const Shap
 }
 
 std::pair<torch::Tensor, torch::Tensor> AffineCouplingImpl::scale_shift(const torch::Tensor& x_id) {
-  const auto st = st_net_->forward(x_id);
+  torch::Tensor st;
+  {
+    StAutocast autocast(x_id.is_cuda());  // bf16 st-network when asked; s, t and all after in float32
+    st = st_net_->forward(x_id);
+    if (autocast.active()) st = st.to(x_id.scalar_type());
+  }
   auto halves = st.chunk(2, 1);
   const auto s = rescale_->forward(torch::tanh(halves[0]));
   return mask_->restrict(s, halves[1]);

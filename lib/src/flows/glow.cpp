@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "flowood/core/error.hpp"
+#include "flowood/core/flops.hpp"
 #include "flowood/flows/coupling.hpp"
 #include "flowood/flows/mask.hpp"
 #include "flowood/flows/squeeze.hpp"
@@ -148,6 +149,7 @@ torch::Tensor InvConv1x1Impl::log_abs_det() const {
 FlowResult InvConv1x1Impl::forward(const torch::Tensor& x) {
   check_input(x, channels_, "1×1 convolution");
   const auto w = weight();
+  flops::add_conv2d(x, w);
   auto y = torch::conv2d(x, w.view({channels_, channels_, 1, 1}));
   return {y, per_example(log_abs_det(), x)};
 }
@@ -156,6 +158,7 @@ torch::Tensor InvConv1x1Impl::inverse(const torch::Tensor& y) {
   check_input(y, channels_, "1×1 convolution");
   const auto w = weight();
   const auto w_inv = at::linalg_inv(at_least_float32(w)).to(w.scalar_type());
+  flops::add_conv2d(y, w_inv);
   return torch::conv2d(y, w_inv.view({channels_, channels_, 1, 1}));
 }
 

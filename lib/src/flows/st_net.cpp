@@ -7,6 +7,8 @@
 #include <torch/nn/init.h>
 
 #include "flowood/core/error.hpp"
+#include "flowood/core/flops.hpp"
+#include "flowood/flows/precision.hpp"
 
 namespace flowood::flows {
 namespace {
@@ -92,12 +94,16 @@ torch::Tensor ResNetStImpl::forward(const torch::Tensor& x) {
   for (size_t b = 0; b < blocks_->size(); ++b) {
     if (bottleneck_ && b == middle) {
       const auto sizes = h.sizes().vec();
+      flops::add_linear(h, encode_->weight);  // [N, M·H·W] → [N, l]
+      flops::add_linear(h, decode_->weight);  // [N, l] → [N, M·H·W]
       h = decode_->forward(encode_->forward(h.flatten(1))).view(sizes);
     }
     h = blocks_->ptr<ResidualBlockImpl>(b)->forward(h);
     if (options_.skip) skip = skip + skips_->ptr<WNConv2dImpl>(b)->forward(h);
   }
   if (options_.skip) h = skip;
+  Float32Region float32;  // bf16 option: the output (s, t) convolution and its norm stay float32
+  if (h.scalar_type() == torch::kBFloat16) h = h.to(torch::kFloat32);
   if (out_norm_) h = out_norm_->forward(h);
   return out_conv_->forward(torch::relu(h));
 }
@@ -118,11 +124,15 @@ HighwayStImpl::HighwayStImpl(const StNetOptions& o) {
 }
 
 torch::Tensor HighwayStImpl::forward(const torch::Tensor& x) {
+  flops::add_conv2d(x, in_conv_->weight);
   auto h = in_conv_->forward(x);
   for (size_t i = 0; i < gates_->size(); ++i) {
+    flops::add_conv2d(h, gates_->ptr<torch::nn::Conv2dImpl>(i)->weight);
+    flops::add_conv2d(h, transforms_->ptr<torch::nn::Conv2dImpl>(i)->weight);
     const auto g = torch::sigmoid(gates_->ptr<torch::nn::Conv2dImpl>(i)->forward(h));
     h = transforms_->ptr<torch::nn::Conv2dImpl>(i)->forward(h) * g + h * (1.0 - g);
   }
+  flops::add_conv2d(h, out_conv_->weight);
   return out_conv_->forward(h);
 }
 
@@ -151,8 +161,11 @@ GlowConvNetStImpl::GlowConvNetStImpl(const StNetOptions& o) {
 }
 
 torch::Tensor GlowConvNetStImpl::forward(const torch::Tensor& x) {
+  flops::add_conv2d(x, in_conv_->weight);
   auto h = torch::relu(in_conv_->forward(x));
+  flops::add_conv2d(h, mid_conv_->weight);
   h = torch::relu(mid_conv_->forward(h));
+  flops::add_conv2d(h, out_conv_->weight);
   return out_conv_->forward(h);
 }
 
@@ -179,9 +192,11 @@ torch::Tensor MlpStImpl::forward(const torch::Tensor& x) {
   auto h = x;
   const auto last = layers_->size() - 1;
   for (size_t i = 0; i < last; ++i) {
+    flops::add_linear(h, layers_->ptr<torch::nn::LinearImpl>(i)->weight);
     h = torch::relu(layers_->ptr<torch::nn::LinearImpl>(i)->forward(h));
     if (i == 0 && dropout_ > 0) h = torch::dropout(h, dropout_, is_training());
   }
+  flops::add_linear(h, layers_->ptr<torch::nn::LinearImpl>(last)->weight);
   return layers_->ptr<torch::nn::LinearImpl>(last)->forward(h);
 }
 

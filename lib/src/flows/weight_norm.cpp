@@ -6,6 +6,7 @@
 #include <torch/nn/init.h>
 
 #include "flowood/core/error.hpp"
+#include "flowood/core/flops.hpp"
 
 namespace flowood::flows {
 
@@ -28,6 +29,7 @@ torch::Tensor WNConv2dImpl::weight() const { return at::_weight_norm(weight_v, w
 
 torch::Tensor WNConv2dImpl::forward(const torch::Tensor& x) {
   const auto pad = options.kernel_size() / 2;
+  flops::add_conv2d(x, weight_v);
   return torch::conv2d(x, weight(), bias, /*stride=*/1, /*padding=*/pad);
 }
 

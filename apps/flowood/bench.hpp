@@ -1,0 +1,113 @@
+#pragma once
+// flowood bench: the built-in benchmark models, the machine probes and the timing of one model's
+// training step and scoring on synthetic inputs. cmd_bench.cpp formats what these return.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config_yaml.hpp"
+#include "flowood/flows/flow_model.hpp"
+#include "flowood/io/json.hpp"
+
+namespace flowood::app {
+
+/// A built-in benchmark: an experiment as `--set` overrides of the defaults (so user --set
+/// overrides apply on top), and the parameter count of the authors' model
+/// (../shared/baselines/reference-cpu.md).
+struct BenchBuiltin {
+  std::string name;
+  std::string description;
+  std::vector<std::string> overrides;
+  int64_t reference_parameters = 0;
+};
+
+/// fashionmnist_realnvp, small_realnvp, bottleneck_l50, fashionmnist_glow, celeba_realnvp.
+const std::vector<BenchBuiltin>& bench_builtins();
+
+/// What to measure.
+struct BenchSettings {
+  int64_t batch_size = 0;        ///< training batch (0: the config's train.batch_size)
+  int64_t score_batch_size = 0;  ///< scoring batch (0: the config's score.batch_size)
+  std::string precision = "fp32";
+  int64_t warmup = 2;            ///< training steps run before timing
+  int64_t steps = 10;            ///< timed training steps
+  int64_t score_warmup = 1;      ///< scoring batches run before timing
+  int64_t score_steps = 5;       ///< timed scoring batches
+  bool count_only = false;       ///< build and count FLOPs; time nothing
+};
+
+/// Median, min and max of timed iterations, in seconds.
+struct Timing {
+  double median_s = 0, min_s = 0, max_s = 0;
+  int64_t iterations = 0;
+};
+
+/// One timed phase (train steps or scoring batches).
+struct PhaseResult {
+  int64_t batch_size = 0;
+  Timing per_batch;
+  double images_per_s = 0;      ///< batch / median time
+  double images_per_s_min = 0;  ///< batch / max time
+  double images_per_s_max = 0;  ///< batch / min time
+  double gflops_per_s = 0;      ///< FLOPs per image (3× forward for training) × images/s
+  double peak_rss_mb = 0;       ///< peak RSS during the phase minus RSS before it (or the process peak)
+  bool peak_rss_is_delta = true;  ///< false when the peak could not be reset (then: the process peak so far)
+};
+
+/// The machine's convolution and matmul throughput measured here, now.
+struct MachineLimits {
+  double conv_nchw_gflops = 0;           ///< 3×3 conv 128→128, 14×14, batch 32, float32, NCHW
+  double conv_channels_last_gflops = 0;  ///< the same, channels-last
+  double conv_peak_gflops = 0;           ///< the larger: the denominator of the efficiencies
+  int64_t matmul_size = 0;               ///< n of the n×n matmul (4096 unless that would be too slow)
+  double matmul_fp32_gflops = 0;
+  std::optional<double> matmul_bf16_gflops;  ///< with --precision bf16
+  int64_t matmul_bf16_size = 0;
+};
+
+/// Runs the probes on the current thread settings. Each takes about a second or less.
+MachineLimits probe_machine(bool bf16);
+
+/// One model's results.
+struct ModelBench {
+  std::string name;
+  std::string model;                  ///< the model's own description
+  std::string family;
+  int64_t parameters = 0;
+  int64_t reference_parameters = 0;   ///< 0: no reference (not a built-in)
+  std::vector<int64_t> input_shape;
+  int64_t forward_flops = 0;          ///< per image, convolutions + Linear layers
+  int64_t forward_conv_flops = 0;
+  int64_t forward_linear_flops = 0;
+  int64_t score_samples = 1;
+  std::string device;
+  std::optional<PhaseResult> train;   ///< unset with count_only
+  std::optional<PhaseResult> score;
+};
+
+/// The precision hook: sets the process-wide st-network precision (flows/precision.hpp: "bf16" =
+/// the st-networks under bfloat16 autocast, s, t, log-dets and everything else float32) and warns
+/// when this CPU has no fast bf16 kernels.
+void apply_precision(flows::FlowModelImpl& model, const std::string& precision);
+
+/// Throws ConfigError when `precision` is not a known precision (before any work starts).
+void check_precision(const std::string& precision);
+
+/// Builds the model of `loaded`, counts its FLOPs, times training steps and scoring batches on
+/// synthetic inputs of its shape. `limits` gives the efficiencies' denominator (0: none).
+ModelBench bench_model(const LoadedConfig& loaded, const BenchSettings& settings, int64_t reference_parameters);
+
+/// Peak resident memory: resets the kernel's high-water mark (`echo 5 > /proc/self/clear_refs`);
+/// false when not permitted.
+bool reset_peak_rss();
+/// A "kB" field of /proc/self/status (VmHWM, VmRSS), or -1.
+int64_t status_kb(const std::string& key);
+
+/// The results as JSON (one model's object; `limits` adds the efficiencies).
+io::Json to_json(const ModelBench& bench, const MachineLimits* limits);
+
+/// The LibTorch version, e.g. "1.13.0".
+std::string libtorch_version();
+
+}  // namespace flowood::app

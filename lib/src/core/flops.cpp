@@ -1,0 +1,43 @@
+#include "flowood/core/flops.hpp"
+
+namespace flowood::flops {
+namespace {
+// The innermost live Counter of this thread (work reported on other threads is not counted).
+thread_local Counter* t_current = nullptr;
+}  // namespace
+
+namespace detail {
+std::atomic<int> g_live_counters{0};
+
+void add_conv2d_slow(const at::Tensor& input, const at::Tensor& weight) {
+  Counter* c = t_current;
+  if (c == nullptr || input.dim() < 3 || weight.dim() < 1 || weight.size(0) == 0) return;
+  const int64_t n = input.dim() == 4 ? input.size(0) : 1;
+  const int64_t pixels = input.size(-1) * input.size(-2);
+  const int64_t out_channels = weight.size(0);
+  const int64_t fan_in = weight.numel() / out_channels;
+  c->conv_ += 2 * n * pixels * out_channels * fan_in;
+}
+
+void add_linear_slow(const at::Tensor& input, const at::Tensor& weight) {
+  Counter* c = t_current;
+  if (c == nullptr || input.dim() < 1) return;
+  c->linear_ += 2 * input.size(0) * weight.numel();
+}
+}  // namespace detail
+
+Counter::Counter() : parent_(t_current) {
+  t_current = this;
+  detail::g_live_counters.fetch_add(1, std::memory_order_relaxed);
+}
+
+Counter::~Counter() {
+  t_current = parent_;
+  if (parent_) {
+    parent_->conv_ += conv_;
+    parent_->linear_ += linear_;
+  }
+  detail::g_live_counters.fetch_sub(1, std::memory_order_relaxed);
+}
+
+}  // namespace flowood::flops
