@@ -14,6 +14,7 @@
 #include "flowood/flows/factory.hpp"
 #include "flowood/train/distributed.hpp"
 #include "flowood/train/trainer.hpp"
+#include "synthetic_images.hpp"
 #include "temp_dir.hpp"
 
 namespace fl = flowood::flows;
@@ -44,16 +45,7 @@ int free_port() {
   return ntohs(addr.sin_port);
 }
 
-flowood::data::ImageDataset synthetic(int64_t n, uint64_t seed) {
-  auto gen = at::detail::createCPUGenerator(seed);
-  flowood::data::ImageDataset d;
-  d.spec = "synthetic";
-  auto low = at::rand({n, 1, 4, 4}, gen) * 255;
-  d.images = torch::nn::functional::interpolate(
-                 low, torch::nn::functional::InterpolateFuncOptions().size(std::vector<int64_t>{8, 8}).mode(torch::kNearest))
-                 .to(torch::kUInt8);
-  return d;
-}
+flowood::data::ImageDataset synthetic(int64_t n, uint64_t seed) { return flowood::testing::synthetic_images(n, seed); }
 
 flowood::config::ExperimentConfig tiny_glow() {
   flowood::config::ExperimentConfig c;

@@ -15,6 +15,7 @@
 #include "flowood/io/json.hpp"
 #include "flowood/train/checkpoint.hpp"
 #include "flowood/train/trainer.hpp"
+#include "synthetic_images.hpp"
 #include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -24,17 +25,7 @@ using flowood::testing::TempDir;
 
 namespace {
 
-flowood::data::ImageDataset synthetic(int64_t n, uint64_t seed) {
-  auto gen = at::detail::createCPUGenerator(seed);
-  flowood::data::ImageDataset d;
-  d.spec = "synthetic";
-  // Smooth-ish images: a random low-resolution pattern upsampled, so there is structure to learn.
-  auto low = at::rand({n, 1, 4, 4}, gen) * 255;
-  d.images = torch::nn::functional::interpolate(
-                 low, torch::nn::functional::InterpolateFuncOptions().size(std::vector<int64_t>{8, 8}).mode(torch::kNearest))
-                 .to(torch::kUInt8);
-  return d;
-}
+flowood::data::ImageDataset synthetic(int64_t n, uint64_t seed) { return flowood::testing::synthetic_images(n, seed); }
 
 flowood::config::ExperimentConfig tiny_config() {
   flowood::config::ExperimentConfig c;

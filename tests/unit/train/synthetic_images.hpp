@@ -1,0 +1,24 @@
+#pragma once
+// Training-test data: n smooth-ish 1×8×8 uint8 images (a random 4×4 pattern upsampled, so there
+// is structure to learn), seeded.
+#include <cstdint>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "flowood/data/dataset.hpp"
+
+namespace flowood::testing {
+
+inline data::ImageDataset synthetic_images(int64_t n, uint64_t seed) {
+  auto gen = at::detail::createCPUGenerator(seed);
+  data::ImageDataset d;
+  d.spec = "synthetic";
+  auto low = at::rand({n, 1, 4, 4}, gen) * 255;
+  d.images = torch::nn::functional::interpolate(
+                 low, torch::nn::functional::InterpolateFuncOptions().size(std::vector<int64_t>{8, 8}).mode(torch::kNearest))
+                 .to(torch::kUInt8);
+  return d;
+}
+
+}  // namespace flowood::testing
