@@ -23,6 +23,7 @@
 #include "flowood/core/blas.hpp"
 #include "flowood/core/error.hpp"
 #include "flowood/core/log.hpp"
+#include "flowood/flows/weight_norm.hpp"
 #include "flowood/io/atomic_file.hpp"
 #include "flowood/io/json.hpp"
 #include "run_dir.hpp"
@@ -39,6 +40,7 @@ struct BenchOptions {
   std::string json_path;
   bool probe_only = false;
   bool no_probe = false;
+  bool plain = false;  ///< inference folding off (the plain path)
 };
 
 // 14707336 → "14,707,336".
@@ -139,6 +141,9 @@ std::string speed_table(const std::vector<ModelBench>& results, const MachineLim
   return align_columns(rows, 2);
 }
 
+/// "keep-freed" (main's keep_freed_memory) unless FLOWOOD_ALLOCATOR=system.
+std::string allocator_name() { return env_or_empty("FLOWOOD_ALLOCATOR") == "system" ? "system" : "keep-freed"; }
+
 io::Json environment_json(const BenchOptions& o, const BlasInfo& blas, double load_before) {
   const auto wait_policy = env_or_empty("OMP_WAIT_POLICY");
   return io::Json::object()
@@ -152,6 +157,8 @@ io::Json environment_json(const BenchOptions& o, const BlasInfo& blas, double lo
       .set("precision", o.settings.precision)
       .set("blas", blas.name)
       .set("blas_path", blas.path.empty() ? io::Json() : io::Json(blas.path))
+      .set("allocator", allocator_name())
+      .set("inference_folding", flows::inference_folding())
       .set("warmup", o.settings.warmup)
       .set("steps", o.settings.steps)
       .set("score_warmup", o.settings.score_warmup)
@@ -209,12 +216,14 @@ void run_bench(const BenchOptions& o) {
                           "(OMP_WAIT_POLICY=PASSIVE avoids that)"
                         : "");
   }
-  const auto blas = detect_blas();
-  if (blas.is_reference()) log().warn("{}", blas_warning(blas));
+  const auto blas = detect_blas();  // apply_threads warned if it is the reference BLAS
+  if (o.plain) flows::set_inference_folding(false);
   const int threads = torch::get_num_threads();
-  std::cout << fmt::format("flowood bench: libtorch {}, {} thread{}, BLAS {}{}, precision {}, load average {:.2f}\n",
+  std::cout << fmt::format("flowood bench: libtorch {}, {} thread{}, BLAS {}{}, allocator {}, inference folding {}, "
+                           "precision {}, load average {:.2f}\n",
                            libtorch_version(), threads, threads == 1 ? "" : "s", blas.name,
-                           blas.path.empty() ? "" : " (" + blas.path + ")", s.precision, load_before);
+                           blas.path.empty() ? "" : " (" + blas.path + ")", allocator_name(),
+                           flows::inference_folding() ? "on" : "off", s.precision, load_before);
 
   std::optional<MachineLimits> limits;
   if (o.probe_only || (!o.no_probe && !s.count_only)) {
@@ -294,6 +303,8 @@ void register_bench(CLI::App& app) {
   cmd->add_option("--json", o->json_path, "Also write the results as JSON to FILE (atomically)")->type_name("FILE");
   cmd->add_flag("--count-only", o->settings.count_only, "Build the models and count FLOPs; time nothing");
   cmd->add_flag("--no-probe", o->no_probe, "Skip the machine probes (no efficiencies)");
+  cmd->add_flag("--plain", o->plain,
+                "Score without inference folding (weight norm recomputed, batch norm not folded) to compare");
   auto* probe_only = cmd->add_flag("--probe-only", o->probe_only, "Only the machine probes (threads from --config/--set)");
   probe_only->excludes("--builtin");
   cmd->callback([o] { run_bench(*o); });

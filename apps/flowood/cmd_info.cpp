@@ -6,6 +6,8 @@
 
 #include "commands.hpp"
 #include "config_yaml.hpp"
+#include "flowood/core/blas.hpp"
+#include "flowood/core/log.hpp"
 #include "flowood/flows/factory.hpp"
 
 namespace flowood::app {
@@ -29,6 +31,8 @@ void run_info(const InfoOptions& o) {
   torch::manual_seed(static_cast<uint64_t>(loaded.config.seed));
   const auto model = flows::make_flow(loaded.config.model);
   std::cout << "experiment: " << loaded.config.name << "\n" << model->summary();
+  // To stderr: Linear layers (bottleneck st-nets, tabular and embedding flows) are ~35× slower.
+  if (const auto blas = detect_blas(); blas.is_reference()) log().warn("{}", blas_warning(blas));
 }
 }  // namespace
 

@@ -7,6 +7,7 @@
 
 #include "commands.hpp"
 #include "stages.hpp"
+#include "flowood/core/device.hpp"
 #include "flowood/core/error.hpp"
 #include "flowood/core/log.hpp"
 #include "flowood/version.hpp"
@@ -22,6 +23,7 @@ void add_config_options(CLI::App& cmd, ConfigOptions& o, bool required) {
 }  // namespace flowood::app
 
 int main(int argc, char** argv) {
+  flowood::keep_freed_memory();  // before any tensor exists (docs/performance.md: the allocator)
   CLI::App app{"flowood — why normalizing flows fail to detect out-of-distribution data, as experiments"};
   app.set_version_flag("--version", std::string("flowood ") + FLOWOOD_VERSION_STRING);
   app.require_subcommand(1);

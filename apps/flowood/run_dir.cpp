@@ -9,6 +9,7 @@
 #include <fmt/ranges.h>
 #include <torch/torch.h>
 
+#include "flowood/core/blas.hpp"
 #include "flowood/core/device.hpp"
 #include "flowood/core/error.hpp"
 #include "flowood/core/log.hpp"
@@ -138,9 +139,14 @@ LoadedRun open_image_run(const std::string& dir, const std::string& device_flag,
 }
 
 void apply_threads(const config::ExperimentConfig& config) {
-  // Debian's LibTorch starts with one intra-op thread whatever the machine; 0 means every core.
-  const auto cores = std::max(1u, std::thread::hardware_concurrency());
-  torch::set_num_threads(config.threads > 0 ? static_cast<int>(config.threads) : static_cast<int>(cores));
+  // Debian's LibTorch starts with one intra-op thread whatever the machine; 0 means the CPUs this
+  // process may use (affinity), shared among torchrun's local processes.
+  torch::set_num_threads(config.threads > 0 ? static_cast<int>(config.threads) : default_threads());
+  static bool warned = false;
+  if (const auto blas = detect_blas(); blas.is_reference() && !warned) {
+    log().warn("{}", blas_warning(blas));
+    warned = true;
+  }
 }
 
 std::vector<std::string> command_line() {

@@ -1,5 +1,14 @@
 #include "flowood/core/device.hpp"
 
+#include <malloc.h>
+#include <sched.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdlib>
+#include <string>
+#include <thread>
+
 #include <torch/cuda.h>
 
 #include "flowood/core/error.hpp"
@@ -7,6 +16,26 @@
 namespace flowood {
 
 bool cuda_available() { return torch::cuda::is_available(); }
+
+int default_threads() {
+  int cpus = 0;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) cpus = CPU_COUNT(&set);
+  if (cpus < 1) cpus = static_cast<int>(std::thread::hardware_concurrency());
+  int local = 1;
+  if (const char* env = std::getenv("LOCAL_WORLD_SIZE")) {
+    char* end = nullptr;
+    const long v = std::strtol(env, &end, 10);
+    if (end != env && *end == '\0' && v > 1 && v < 100000) local = static_cast<int>(v);
+  }
+  return std::max(1, cpus / local);
+}
+
+bool keep_freed_memory() {
+  if (const char* env = std::getenv("FLOWOOD_ALLOCATOR"); env && std::string(env) == "system") return false;
+  return mallopt(M_MMAP_MAX, 0) == 1 && mallopt(M_TRIM_THRESHOLD, INT_MAX) == 1;
+}
 
 torch::Device resolve_device(const std::string& name, const std::string& key) {
   if (name == "auto") return cuda_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);

@@ -46,9 +46,8 @@ ResidualBlockImpl::ResidualBlockImpl(int64_t channels, bool batch_norm) {
 }
 
 torch::Tensor ResidualBlockImpl::forward(const torch::Tensor& x) {
-  auto h = in_norm_ ? in_norm_->forward(x) : x;
-  h = in_conv_->forward(torch::relu(h));
-  if (out_norm_) h = out_norm_->forward(h);
+  auto h = torch::relu(in_norm_ ? in_norm_->forward(x) : x);
+  h = out_norm_ ? in_conv_->forward_norm(h, *out_norm_) : in_conv_->forward(h);  // eval: one folded conv
   h = out_conv_->forward(torch::relu(h));
   return h + x;
 }

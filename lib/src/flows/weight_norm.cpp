@@ -1,7 +1,10 @@
 #include "flowood/flows/weight_norm.hpp"
 
+#include <atomic>
 #include <cmath>
+#include <mutex>
 
+#include <c10/core/GradMode.h>
 #include <torch/nn/functional/conv.h>
 #include <torch/nn/init.h>
 
@@ -9,6 +12,32 @@
 #include "flowood/core/flops.hpp"
 
 namespace flowood::flows {
+namespace {
+std::atomic<bool> folding{true};
+std::mutex scope_mutex;
+int open_scopes = 0;           // guarded by scope_mutex
+std::atomic<uint64_t> scope{0};  // the open scope's number, 0 when none is open
+uint64_t scopes_opened = 0;    // guarded by scope_mutex
+
+// The scope whose cached tensors may be used now, or 0 (compute as written).
+uint64_t folding_scope() {
+  if (!folding.load(std::memory_order_relaxed) || c10::GradMode::is_enabled()) return 0;
+  return scope.load(std::memory_order_acquire);
+}
+}  // namespace
+
+void set_inference_folding(bool on) { folding.store(on); }
+bool inference_folding() { return folding.load(); }
+
+InferenceScope::InferenceScope() {
+  std::lock_guard<std::mutex> lock(scope_mutex);
+  if (open_scopes++ == 0) scope.store(++scopes_opened, std::memory_order_release);
+}
+
+InferenceScope::~InferenceScope() {
+  std::lock_guard<std::mutex> lock(scope_mutex);
+  if (--open_scopes == 0) scope.store(0, std::memory_order_release);
+}
 
 WNConv2dImpl::WNConv2dImpl(const WNConv2dOptions& opts) : options(opts) {
   if (opts.in_channels() < 1 || opts.out_channels() < 1)
@@ -27,10 +56,31 @@ WNConv2dImpl::WNConv2dImpl(const WNConv2dOptions& opts) : options(opts) {
 
 torch::Tensor WNConv2dImpl::weight() const { return at::_weight_norm(weight_v, weight_g, 0); }
 
-torch::Tensor WNConv2dImpl::forward(const torch::Tensor& x) {
-  const auto pad = options.kernel_size() / 2;
+torch::Tensor WNConv2dImpl::conv(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) const {
   flops::add_conv2d(x, weight_v);
-  return torch::conv2d(x, weight(), bias, /*stride=*/1, /*padding=*/pad);
+  auto y = torch::conv2d(x, w, b, /*stride=*/1, /*padding=*/options.kernel_size() / 2);
+  // bf16 autocast: the convolution itself runs in bf16, but its output rejoins the float32
+  // stream, so residual additions, skip sums and batch norms do not round to 8 bits each time.
+  return y.scalar_type() == torch::kBFloat16 && w.scalar_type() == torch::kFloat32 ? y.to(torch::kFloat32) : y;
+}
+
+torch::Tensor WNConv2dImpl::forward(const torch::Tensor& x) {
+  const auto now = folding_scope();
+  if (now == 0) return conv(x, weight(), bias);
+  if (cached_.scope != now) cached_ = {now, weight(), bias};
+  return conv(x, cached_.weight, cached_.bias);
+}
+
+torch::Tensor WNConv2dImpl::forward_norm(const torch::Tensor& x, torch::nn::BatchNorm2dImpl& norm) {
+  const auto now = folding_scope();
+  const auto& o = norm.options;
+  if (now == 0 || norm.is_training() || !o.affine() || !o.track_running_stats()) return norm.forward(forward(x));
+  if (folded_.scope != now) {
+    const auto inv_std = norm.weight / torch::sqrt(norm.running_var + o.eps());
+    const auto b = bias.defined() ? bias : torch::zeros_like(norm.running_mean);
+    folded_ = {now, weight() * inv_std.view({-1, 1, 1, 1}), (b - norm.running_mean) * inv_std + norm.bias};
+  }
+  return conv(x, folded_.weight, folded_.bias);
 }
 
 void WNConv2dImpl::pretty_print(std::ostream& stream) const {

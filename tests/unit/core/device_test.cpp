@@ -1,4 +1,8 @@
 // Device names: cpu, auto, cuda, cuda:N — and clear errors for everything else.
+#include <algorithm>
+#include <cstdlib>
+#include <thread>
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -44,6 +48,33 @@ TEST(Rng, DerivedSeedsAreStableAndDistinct) {
   EXPECT_NE(flowood::derive_seed(1, Stream::kShuffle, 2), flowood::derive_seed(2, Stream::kShuffle, 2));
   auto a = flowood::make_generator(5, Stream::kScoreNoise, 7), b = flowood::make_generator(5, Stream::kScoreNoise, 7);
   EXPECT_TRUE(torch::equal(at::rand({4}, a), at::rand({4}, b)));
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Device, DefaultThreadsAreTheUsableCpusSharedAmongLocalProcesses) {
+  unsetenv("LOCAL_WORLD_SIZE");
+  const int all = flowood::default_threads();
+  EXPECT_GE(all, 1);
+  EXPECT_LE(all, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  setenv("LOCAL_WORLD_SIZE", "2", 1);
+  EXPECT_EQ(flowood::default_threads(), std::max(1, all / 2));
+  setenv("LOCAL_WORLD_SIZE", "100000000", 1);  // nonsense is ignored, never 0 threads
+  EXPECT_EQ(flowood::default_threads(), all);
+  setenv("LOCAL_WORLD_SIZE", "1000", 1);
+  EXPECT_EQ(flowood::default_threads(), 1);
+  unsetenv("LOCAL_WORLD_SIZE");
+}
+
+TEST(Device, KeepFreedMemoryCanBeTurnedOff) {
+  setenv("FLOWOOD_ALLOCATOR", "system", 1);
+  EXPECT_FALSE(flowood::keep_freed_memory());
+  unsetenv("FLOWOOD_ALLOCATOR");
+  EXPECT_TRUE(flowood::keep_freed_memory());
+  auto big = torch::ones({64, 1024, 1024});  // 256 MB: heap, not mmap, from now on
+  EXPECT_EQ(big.sum().item<double>(), 64.0 * 1024 * 1024);
 }
 
 }  // namespace

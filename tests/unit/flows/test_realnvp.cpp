@@ -11,6 +11,7 @@
 #include "flowood/flows/factory.hpp"
 #include "flowood/flows/realnvp.hpp"
 #include "flowood/flows/squeeze.hpp"
+#include "flowood/flows/weight_norm.hpp"
 #include "jacobian.hpp"
 
 namespace fl = flowood::flows;
@@ -136,3 +137,112 @@ TEST(RealNVP, BadShapesAreConfigErrors) {
 }
 
 }  // namespace
+
+// ---- inference folding (weight norm computed once, eval batch norm folded into the conv) --------
+
+namespace flowood_folding {
+
+// A RealNVP whose batch norms have non-trivial running statistics and affine parameters, so that
+// folding them changes the arithmetic (initial statistics would make the norm nearly the identity).
+fl::FlowModel trained_looking_model(std::vector<int64_t> shape, torch::Dtype dtype) {
+  torch::manual_seed(11);
+  auto flow = fl::make_flow(model(std::move(shape), 2, 8, 2));
+  flow->to(dtype);
+  torch::NoGradGuard no_grad;
+  for (auto& m : flow->modules(false)) {
+    auto* bn = m->as<torch::nn::BatchNorm2dImpl>();
+    if (!bn) continue;
+    bn->running_mean.normal_(0.0, 0.3);
+    bn->running_var.uniform_(0.5, 2.0);
+    bn->weight.uniform_(0.5, 1.5);
+    bn->bias.normal_(0.0, 0.2);
+  }
+  for (auto& p : flow->parameters()) p.add_(torch::randn_like(p) * 0.02);
+  flow->eval();
+  return flow;
+}
+
+// One scoring pass as score_loglik makes it: no autograd, inside an InferenceScope.
+torch::Tensor log_prob(fl::FlowModelImpl& flow, const torch::Tensor& x, const torch::Tensor& u, bool folding) {
+  fl::set_inference_folding(folding);
+  torch::NoGradGuard no_grad;
+  fl::InferenceScope scope;
+  auto lp = flow.log_prob_from(flow.forward_with_noise(x, u));
+  fl::set_inference_folding(true);
+  return lp;
+}
+
+double max_relative(const torch::Tensor& a, const torch::Tensor& b) {
+  return ((a - b).abs() / b.abs().clamp_min(1e-12)).max().item<double>();
+}
+
+TEST(InferenceFolding, SameLogLikelihoodsAsThePlainPathFloat32) {
+  auto flow = trained_looking_model({1, 28, 28}, torch::kFloat32);
+  const auto x = torch::randint(0, 256, {6, 1, 28, 28}).to(torch::kFloat32) / 255.0;
+  const auto u = torch::rand_like(x);
+  const auto plain = log_prob(*flow, x, u, false);
+  const auto folded = log_prob(*flow, x, u, true);
+  ASSERT_TRUE(torch::isfinite(folded).all().item<bool>());
+  EXPECT_FALSE(torch::equal(plain, folded)) << "folding did not change the arithmetic: is it on?";
+  EXPECT_LE(max_relative(folded, plain), 1e-4);  // the documented tolerance
+  {
+    torch::NoGradGuard no_grad;  // twice in one scope: the cached tensors give the same numbers
+    fl::InferenceScope scope;
+    const auto first = flow->log_prob_from(flow->forward_with_noise(x, u));
+    EXPECT_TRUE(torch::equal(first, flow->log_prob_from(flow->forward_with_noise(x, u))));
+    EXPECT_LE(max_relative(first, plain), 1e-4);
+  }
+  // Outside a scope nothing is folded: exactly the plain path.
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(torch::equal(flow->log_prob_from(flow->forward_with_noise(x, u)), plain));
+}
+
+TEST(InferenceFolding, Float64AgreesToRoundingOnThreeChannelImages) {
+  auto flow = trained_looking_model({3, 8, 8}, torch::kFloat64);
+  const auto x = torch::randint(0, 256, {4, 3, 8, 8}).to(torch::kFloat64) / 255.0;
+  const auto u = torch::rand_like(x);
+  EXPECT_LE(max_relative(log_prob(*flow, x, u, true), log_prob(*flow, x, u, false)), 1e-12);
+}
+
+TEST(InferenceFolding, NothingGoesStaleBetweenScopes) {
+  auto flow = trained_looking_model({1, 8, 8}, torch::kFloat64);
+  const auto x = torch::randint(0, 256, {4, 1, 8, 8}).to(torch::kFloat64) / 255.0;
+  const auto u = torch::rand_like(x);
+  (void)log_prob(*flow, x, u, true);  // fills the caches
+  {
+    torch::NoGradGuard no_grad;  // an optimiser step, a checkpoint load and a statistics update
+    for (auto& p : flow->parameters()) p.add_(torch::randn_like(p) * 0.05);
+    for (auto& item : flow->named_buffers())
+      if (item.key().find("running_var") != std::string::npos) item.value().copy_(item.value() * 1.3);
+  }
+  EXPECT_LE(max_relative(log_prob(*flow, x, u, true), log_prob(*flow, x, u, false)), 1e-12);
+  // A training step with autograd between two evaluations.
+  flow->train();
+  torch::optim::SGD opt(flow->parameters(), 0.01);
+  auto loss = -flow->log_prob_from(flow->forward_with_noise(x, u)).mean();
+  loss.backward();
+  opt.step();
+  flow->eval();
+  EXPECT_LE(max_relative(log_prob(*flow, x, u, true), log_prob(*flow, x, u, false)), 1e-12);
+}
+
+TEST(InferenceFolding, BatchNormInTrainModeIsNeverFolded) {
+  auto flow = trained_looking_model({1, 8, 8}, torch::kFloat64);
+  const auto x = torch::randint(0, 256, {5, 1, 8, 8}).to(torch::kFloat64) / 255.0;
+  const auto u = torch::rand_like(x);
+  const auto eval_lp = log_prob(*flow, x, u, true);
+  flow->train();  // batch statistics (the bn-train score and training itself)
+  std::vector<torch::Tensor> saved;
+  for (auto& b : flow->buffers()) saved.push_back(b.clone());
+  const auto train_folded = log_prob(*flow, x, u, true);
+  size_t i = 0;
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& b : flow->buffers()) b.copy_(saved[i++]);
+  }
+  const auto train_plain = log_prob(*flow, x, u, false);
+  EXPECT_TRUE(torch::equal(train_folded, train_plain));
+  EXPECT_GT((train_folded - eval_lp).abs().max().item<double>(), 1e-3);  // batch statistics differ
+}
+
+}  // namespace flowood_folding
