@@ -141,8 +141,8 @@ std::string speed_table(const std::vector<ModelBench>& results, const MachineLim
   return align_columns(rows, 2);
 }
 
-/// "keep-freed" (main's keep_freed_memory) unless FLOWOOD_ALLOCATOR=system.
-std::string allocator_name() { return env_or_empty("FLOWOOD_ALLOCATOR") == "system" ? "system" : "keep-freed"; }
+/// "keep-freed" when main's keep_freed_memory applied (FLOWOOD_ALLOCATOR=keep-freed), else "system".
+std::string allocator_name() { return env_or_empty("FLOWOOD_ALLOCATOR") == "keep-freed" ? "keep-freed" : "system"; }
 
 io::Json environment_json(const BenchOptions& o, const BlasInfo& blas, double load_before) {
   const auto wait_policy = env_or_empty("OMP_WAIT_POLICY");

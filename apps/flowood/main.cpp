@@ -23,7 +23,7 @@ void add_config_options(CLI::App& cmd, ConfigOptions& o, bool required) {
 }  // namespace flowood::app
 
 int main(int argc, char** argv) {
-  flowood::keep_freed_memory();  // before any tensor exists (docs/performance.md: the allocator)
+  flowood::keep_freed_memory();  // FLOWOOD_ALLOCATOR=keep-freed only; before any tensor exists
   CLI::App app{"flowood — why normalizing flows fail to detect out-of-distribution data, as experiments"};
   app.set_version_flag("--version", std::string("flowood ") + FLOWOOD_VERSION_STRING);
   app.require_subcommand(1);

@@ -33,7 +33,8 @@ int default_threads() {
 }
 
 bool keep_freed_memory() {
-  if (const char* env = std::getenv("FLOWOOD_ALLOCATOR"); env && std::string(env) == "system") return false;
+  const char* env = std::getenv("FLOWOOD_ALLOCATOR");
+  if (!env || std::string(env) != "keep-freed") return false;
   return mallopt(M_MMAP_MAX, 0) == 1 && mallopt(M_TRIM_THRESHOLD, INT_MAX) == 1;
 }
 

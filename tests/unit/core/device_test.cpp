@@ -68,11 +68,14 @@ TEST(Device, DefaultThreadsAreTheUsableCpusSharedAmongLocalProcesses) {
   unsetenv("LOCAL_WORLD_SIZE");
 }
 
-TEST(Device, KeepFreedMemoryCanBeTurnedOff) {
+TEST(Device, KeepFreedMemoryOnlyWhenAsked) {
+  unsetenv("FLOWOOD_ALLOCATOR");
+  EXPECT_FALSE(flowood::keep_freed_memory());
   setenv("FLOWOOD_ALLOCATOR", "system", 1);
   EXPECT_FALSE(flowood::keep_freed_memory());
-  unsetenv("FLOWOOD_ALLOCATOR");
+  setenv("FLOWOOD_ALLOCATOR", "keep-freed", 1);
   EXPECT_TRUE(flowood::keep_freed_memory());
+  unsetenv("FLOWOOD_ALLOCATOR");
   auto big = torch::ones({64, 1024, 1024});  // 256 MB: heap, not mmap, from now on
   EXPECT_EQ(big.sum().item<double>(), 64.0 * 1024 * 1024);
 }

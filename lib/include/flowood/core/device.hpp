@@ -17,12 +17,11 @@ bool cuda_available();
 /// torchrun started on this node (LOCAL_WORLD_SIZE), at least 1.
 int default_threads();
 
-/// Makes glibc keep freed memory for reuse instead of returning every large block to the kernel
-/// (no mmap for big allocations, no heap trimming). Without it each batch's activations, tens of
-/// MB, are unmapped when freed and page-faulted in again by the next layer: measured 1.1–1.8×
-/// slower convolutions and ~25 % slower scoring (docs/performance.md). Peak memory is unchanged;
-/// memory is not handed back until exit. Does nothing and returns false when the environment
-/// sets FLOWOOD_ALLOCATOR=system. Call once, first thing in main.
+/// When the environment sets FLOWOOD_ALLOCATOR=keep-freed, makes glibc keep freed memory for
+/// reuse instead of returning large blocks to the kernel (no mmap for big allocations, no heap
+/// trimming), so a layer's output is not page-faulted in afresh. Measured (docs/performance.md):
+/// up to 8× faster isolated small-channel convolutions, but no gain on whole models and a
+/// higher peak, hence opt-in. Returns whether it was applied. Call once, first thing in main.
 bool keep_freed_memory();
 
 }  // namespace flowood
