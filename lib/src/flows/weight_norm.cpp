@@ -58,10 +58,7 @@ torch::Tensor WNConv2dImpl::weight() const { return at::_weight_norm(weight_v, w
 
 torch::Tensor WNConv2dImpl::conv(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) const {
   flops::add_conv2d(x, weight_v);
-  auto y = torch::conv2d(x, w, b, /*stride=*/1, /*padding=*/options.kernel_size() / 2);
-  // bf16 autocast: the convolution itself runs in bf16, but its output rejoins the float32
-  // stream, so residual additions, skip sums and batch norms do not round to 8 bits each time.
-  return y.scalar_type() == torch::kBFloat16 && w.scalar_type() == torch::kFloat32 ? y.to(torch::kFloat32) : y;
+  return torch::conv2d(x, w, b, /*stride=*/1, /*padding=*/options.kernel_size() / 2);
 }
 
 torch::Tensor WNConv2dImpl::forward(const torch::Tensor& x) {
