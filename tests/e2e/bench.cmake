@@ -29,6 +29,14 @@ flowood_add_e2e_test(bench.tiny_json
   FAIL_REGEX "${BENCH_NO_ERROR}"
   TIMEOUT 300)
 
+# --plain: scoring without inference folding; the JSON and the header say so.
+flowood_add_e2e_test(bench.tiny_plain
+  COMMAND ${BENCH_WITH_JSON} ${BENCH_DIR}/tiny_plain.json ${FLOWOOD} bench ${BENCH_TINY} --plain
+          --steps 1 --warmup 0 --score-steps 1 --score-warmup 0 --no-probe
+  PASS_REGEX "inference folding off, precision fp32.*\n  \"score_images_per_s\": ([1-9]|0\\.[0-9]*[1-9]).*\n  \"allocator\": \"system\",\n  \"inference_folding\": false,\n"
+  FAIL_REGEX "${BENCH_NO_ERROR}"
+  TIMEOUT 300)
+
 # The machine probes alone: convolution peak and matmul rate.
 flowood_add_e2e_test(bench.probe_only
   COMMAND ${BENCH_WITH_JSON} ${BENCH_DIR}/probe.json ${FLOWOOD} bench --probe-only --set threads=1
