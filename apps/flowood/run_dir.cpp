@@ -2,7 +2,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <thread>
 #include <unistd.h>
 
 #include <fmt/format.h>
