@@ -1,7 +1,5 @@
 // flowood auroc: OOD detection metrics (AUROC, AUPR, FPR@95, detection error) of one
 // in-distribution score file against one or more OOD score files.
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -13,7 +11,7 @@
 
 #include "commands.hpp"
 #include "flowood/io/atomic_file.hpp"
-#include "tables.hpp"
+#include "flowood/experiment/tables.hpp"
 #include "flowood/core/error.hpp"
 #include "flowood/core/log.hpp"
 #include "flowood/io/csv.hpp"
@@ -119,9 +117,9 @@ void run_auroc(const AurocOptions& o) {
     root.set("in", file_json(in)).set("ood", std::move(ood)).set("score", column);
     io::write_json_file(o.json_path, root);
   }
-  std::vector<MetricsRow> rows;
+  std::vector<experiment::MetricsRow> rows;
   for (std::size_t i = 0; i < oods.size(); ++i) rows.push_back({oods[i].name, "", metrics[i], intervals[i]});
-  std::cout << format_metrics_table(rows) << std::flush;
+  std::cout << experiment::format_metrics_table(rows) << std::flush;
 }
 
 }  // namespace

@@ -1,7 +1,5 @@
 // flowood histogram: overlaid density histograms of score files (the paper's likelihood plots),
 // as a PNG plus the binned counts as CSV.
-#include <unistd.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -33,7 +31,6 @@ struct HistogramCmdOptions {
   int height = viz::HistogramOptions{}.height;
   std::vector<std::string> labels;
 };
-
 
 std::string format_number(double v) {
   char buf[32];
@@ -72,42 +69,10 @@ void run_histogram(HistogramCmdOptions o) {
   std::vector<viz::HistogramSeries> series;
   std::vector<std::int64_t> dropped;
   for (std::size_t i = 0; i < o.files.size(); ++i) {
-    const std::string& path = o.files[i];
-    const io::CsvTable table = io::read_score_csv(path);
-    viz::HistogramSeries s;
-    if (i < o.labels.size()) {
-      s.label = o.labels[i];
-    } else if (const auto it = table.meta.find("dataset"); it != table.meta.end() && !it->second.empty()) {
-      s.label = it->second;
-    } else {
-      s.label = std::filesystem::path(path).filename().string();
-    }
-    std::vector<double> v = table.column(o.column);
-    const auto nans = std::count_if(v.begin(), v.end(), [](double x) { return std::isnan(x); });
-    if (nans > 0)
-      throw DataError(path, "column '" + o.column + "' has " + std::to_string(nans) + " empty/NaN value(s) of " +
-                                std::to_string(v.size()));
-    // Clip the least in-distribution tail (the paper drops the lowest 5 % of log-likelihoods):
-    // the lowest values, or the highest where lower means in-distribution (bpd).
-    std::sort(v.begin(), v.end());
-    const auto drop = static_cast<std::size_t>(std::floor(fraction * static_cast<double>(v.size()) + 1e-9));
-    if (io::score_column_higher_is_in(table, o.column)) {
-      v.erase(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(drop));
-    } else {
-      v.resize(v.size() - drop);
-    }
-    if (v.empty())
-      throw DataError(path, "no values of column '" + o.column + "' left to plot (" + std::to_string(drop) +
-                                " clipped by --clip-percent)");
-    const auto infs = std::count_if(v.begin(), v.end(), [](double x) { return std::isinf(x); });
-    if (infs > 0)
-      throw DataError(path, "column '" + o.column + "' has " + std::to_string(infs) +
-                                " infinite value(s) left after clipping; raise --clip-percent to drop them");
-    s.values = std::move(v);
-    series.push_back(std::move(s));
-    dropped.push_back(static_cast<std::int64_t>(drop));
+    auto one = viz::score_file_series(o.files[i], o.column, o.clip_percent / 100.0, i < o.labels.size() ? o.labels[i] : "");
+    series.push_back(std::move(one.series));
+    dropped.push_back(one.dropped);
   }
-
   viz::HistogramOptions ho;
   ho.title = o.title;
   ho.x_label = x_label_for(o.column);

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
+#include "config_yaml.hpp"
 #include "flowood/core/device.hpp"
 #include "flowood/core/error.hpp"
 #include "flowood/core/rng.hpp"
@@ -16,8 +17,8 @@
 #include "flowood/flows/inspect.hpp"
 #include "flowood/io/atomic_file.hpp"
 #include "flowood/io/json.hpp"
-#include "run_dir.hpp"
-#include "stages.hpp"
+#include "flowood/experiment/run_dir.hpp"
+#include "flowood/experiment/stages.hpp"
 
 namespace flowood::app {
 namespace {
@@ -43,10 +44,10 @@ Stat stat_of(const std::vector<torch::Tensor>& parts) {
 
 void run_measures(const MeasuresOptions& o) {
   if (!o.json.empty()) io::check_output_path(o.json, "--json");
-  auto run = open_image_run(o.run_dir, o.device, "measures");
+  auto run = experiment::open_image_run(o.run_dir, o.device, "measures", yaml_codec());
   const auto device = run.device;
   auto& model = *run.model;
-  const auto& cfg = run.config.config;
+  const auto& cfg = run.config;
   if (model.input_shape().size() != 3) throw ConfigError("--run", "measures need an image model");
   const uint64_t seed = static_cast<uint64_t>(o.seed >= 0 ? o.seed : cfg.seed);
   const bool bn = flows::has_batch_norm(model);
@@ -63,7 +64,7 @@ void run_measures(const MeasuresOptions& o) {
   torch::NoGradGuard no_grad;
   std::vector<std::string> resolved;
   for (size_t d = 0; d < specs.size(); ++d) {
-    const auto data = data::load_dataset(specs[d], roots_of(cfg), o.n);
+    const auto data = data::load_dataset(specs[d], experiment::roots_of(cfg), o.n);
     if (data.image_shape() != model.input_shape())
       throw DataError(specs[d], "images do not match the model's input shape");
     resolved.push_back(data.spec);

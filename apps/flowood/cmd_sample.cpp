@@ -6,13 +6,14 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
+#include "config_yaml.hpp"
 #include "flowood/core/device.hpp"
 #include "flowood/core/error.hpp"
 #include "flowood/core/rng.hpp"
 #include "flowood/io/atomic_file.hpp"
 #include "flowood/io/npy.hpp"
 #include "flowood/viz/grid.hpp"
-#include "run_dir.hpp"
+#include "flowood/experiment/run_dir.hpp"
 
 namespace flowood::app {
 namespace {
@@ -30,13 +31,13 @@ struct SampleOptions {
 void run_sample(const SampleOptions& o) {
   if (!(o.temperature > 0 && std::isfinite(o.temperature)))
     throw ConfigError("--temperature", fmt::format("must be > 0 (got {})", o.temperature));
-  const auto stored = load_config(RunPaths{o.run_dir}.config(), {});
+  const auto stored = load_config(experiment::RunPaths{o.run_dir}.config(), {});
   const bool image = stored.config.model.in_shape.size() == 3;
   const std::string out = o.out.empty() && image ? o.run_dir + "/samples.png" : o.out;
   if (!image && !out.empty()) throw ConfigError("--out", "tabular models have no images to draw; use --npy");
   if (!out.empty()) io::check_output_path(out, "--out");
   if (!o.npy.empty()) io::check_output_path(o.npy, "--npy");
-  auto run = open_image_run(o.run_dir, o.device, "sample");
+  auto run = experiment::open_image_run(o.run_dir, o.device, "sample", yaml_codec());
   auto& model = *run.model;
   const uint64_t seed = static_cast<uint64_t>(o.seed >= 0 ? o.seed : stored.config.seed);
   torch::NoGradGuard no_grad;

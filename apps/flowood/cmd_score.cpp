@@ -9,6 +9,7 @@
 #include <fmt/ranges.h>
 
 #include "commands.hpp"
+#include "config_yaml.hpp"
 #include "flowood/core/device.hpp"
 #include "flowood/core/error.hpp"
 #include "flowood/core/log.hpp"
@@ -16,8 +17,8 @@
 #include "flowood/io/atomic_file.hpp"
 #include "flowood/io/npy.hpp"
 #include "flowood/ood/curves.hpp"
-#include "method_scores.hpp"
-#include "stages.hpp"
+#include "flowood/experiment/scoring.hpp"
+#include "flowood/experiment/stages.hpp"
 
 namespace fs = std::filesystem;
 
@@ -41,37 +42,20 @@ struct ScoreOptions {
   std::string precision = "fp32";
 };
 
-/// The run's own auxiliary runs (written by `flowood run`) unless given.
-MethodSources sources_of(const ScoreOptions& o, const config::ExperimentConfig& cfg) {
-  MethodSources s;
-  s.background_dir = o.background.empty() ? o.run_dir + "/background" : o.background;
-  s.ensemble_dirs = o.ensemble;
-  const auto members = fs::path(o.run_dir) / "ensemble";
-  if (s.ensemble_dirs.empty() && fs::is_directory(members)) {
-    for (const auto& entry : fs::directory_iterator(members))
-      if (fs::exists(entry.path() / "checkpoint.pt")) s.ensemble_dirs.push_back(entry.path().string());
-    std::sort(s.ensemble_dirs.begin(), s.ensemble_dirs.end());
-  }
-  s.typicality_reference = o.reference.empty() ? cfg.score.typicality_reference : o.reference;
-  return s;
-}
-
 void run_score(const ScoreOptions& o) {
   const auto& info = ood::score_method(o.method, "--method");
   flows::set_st_precision(flows::parse_precision(o.precision));
   io::check_output_path(o.out, "--out");
   if (!o.npy.empty()) io::check_output_path(o.npy, "--npy");
-  if (!fs::is_directory(o.run_dir)) throw IoError(o.run_dir, "no such run directory");
-  const auto stored = load_config(RunPaths{o.run_dir}.config(), {});
-  const auto device = resolve_device(o.device.empty() ? stored.config.device : o.device, "--device");
-  apply_threads(stored.config);
-  const auto run = load_run(o.run_dir, device);
-  const auto& cfg = run.config.config;
+  const auto run = experiment::open_run(o.run_dir, o.device, yaml_codec());
+  const auto& cfg = run.config;
   ood::LoglikOptions options;
   options.batch_size = o.batch_size > 0 ? o.batch_size : cfg.score.batch_size;
   options.samples = o.samples > 0 ? o.samples : cfg.score.samples;
   options.seed = static_cast<uint64_t>(o.seed >= 0 ? o.seed : cfg.seed);
-  MethodScorer scorer(run, o.run_dir, options, o.limit, sources_of(o, cfg));
+  experiment::MethodScorer scorer(run, o.run_dir, options, o.limit,
+                                  experiment::default_sources(o.run_dir, cfg, o.background, o.ensemble, o.reference),
+                                  yaml_codec());
   // A current file (same metadata) is reused; otherwise it is replaced atomically when the table is ready.
   const auto table = scorer.score(o.method, o.data, o.out);
   std::string npy = o.npy;
@@ -79,7 +63,7 @@ void run_score(const ScoreOptions& o) {
   if (o.no_npy) npy.clear();
   if (!npy.empty()) io::write_npy(npy, table.column(o.method), io::NpyDtype::kFloat64);
   if (o.method == "loglik" || o.method == "bpd") {
-    std::cout << score_summary(table) << "\n";
+    std::cout << experiment::score_summary(table) << "\n";
   } else {
     const auto s = ood::mean_sd(table.column(o.method));
     std::cout << fmt::format("{:<24} n={:<6} {} {:.4g} ± {:.4g} {} ({} = more in-distribution)\n",

@@ -6,7 +6,8 @@
 #include "commands.hpp"
 #include "config_yaml.hpp"
 #include "flowood/core/error.hpp"
-#include "stages.hpp"
+#include "flowood/experiment/run_dir.hpp"
+#include "progress.hpp"
 
 namespace flowood::app {
 namespace {
@@ -17,15 +18,15 @@ struct TrainOptions {
 
 void run_train(const TrainOptions& o) {
   // Without --config, an existing run directory supplies its own config (resume).
-  std::string config_path = o.config.config_path;
+  std::string config_path = o.config_path;
   if (config_path.empty()) {
-    if (o.run_dir.empty() || !std::filesystem::exists(RunPaths{o.run_dir}.config()))
+    if (o.run_dir.empty() || !std::filesystem::exists(experiment::RunPaths{o.run_dir}.config()))
       throw ConfigError("--config", "needed (or a --run-dir holding a config.yaml to resume)");
-    config_path = RunPaths{o.run_dir}.config();
+    config_path = experiment::RunPaths{o.run_dir}.config();
   }
-  const auto loaded = load_config(config_path, o.config.overrides);
-  const auto run = run_paths(o.run_dir, loaded.config);
-  const auto result = train_stage(loaded, run);
+  const auto config = load_config(config_path, o.config.overrides).config;
+  const auto run = experiment::run_paths(o.run_dir, config);
+  const auto result = train_in_terminal(config, run);
   std::cout << run.dir << "\n";
   if (result.stopped) throw StoppedEarly(result.steps);
 }

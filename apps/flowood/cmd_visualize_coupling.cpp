@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
+#include "config_yaml.hpp"
 #include "flowood/core/device.hpp"
 #include "flowood/core/error.hpp"
 #include "flowood/core/rng.hpp"
@@ -14,7 +15,7 @@
 #include "flowood/io/atomic_file.hpp"
 #include "flowood/viz/grid.hpp"
 #include "picks.hpp"
-#include "run_dir.hpp"
+#include "flowood/experiment/run_dir.hpp"
 
 namespace flowood::app {
 namespace {
@@ -30,10 +31,10 @@ struct CouplingOptions {
 void run_coupling(const CouplingOptions& o) {
   const std::string out = o.out.empty() ? o.run_dir + "/coupling.png" : o.out;
   io::check_output_path(out, "--out");
-  auto run = open_image_run(o.run_dir, o.device, "visualize-coupling");
+  auto run = experiment::open_image_run(o.run_dir, o.device, "visualize-coupling", yaml_codec());
   const auto device = run.device;
   auto& model = *run.model;
-  const auto& cfg = run.config.config;
+  const auto& cfg = run.config;
   if (model.input_shape().size() != 3) throw ConfigError("--run", "visualize-coupling needs an image model");
   const uint64_t seed = static_cast<uint64_t>(o.seed >= 0 ? o.seed : cfg.seed);
   const auto picks = o.images.empty() ? default_picks(cfg) : o.images;

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
+#include "config_yaml.hpp"
 #include "flowood/core/device.hpp"
 #include "flowood/core/error.hpp"
 #include "flowood/core/log.hpp"
@@ -17,7 +18,7 @@
 #include "flowood/io/npy.hpp"
 #include "flowood/viz/grid.hpp"
 #include "picks.hpp"
-#include "run_dir.hpp"
+#include "flowood/experiment/run_dir.hpp"
 
 namespace flowood::app {
 namespace {
@@ -38,10 +39,10 @@ struct LatentsOptions {
 void run_latents(const LatentsOptions& o) {
   const std::string out = o.out.empty() ? o.run_dir + "/latents.png" : o.out;
   io::check_output_path(out, "--out");
-  auto run = open_image_run(o.run_dir, o.device, "visualize-latents");
+  auto run = experiment::open_image_run(o.run_dir, o.device, "visualize-latents", yaml_codec());
   const auto device = run.device;
   auto& model = *run.model;
-  const auto& cfg = run.config.config;
+  const auto& cfg = run.config;
   if (model.input_shape().size() != 3) throw ConfigError("--run", "visualize-latents needs an image model");
   const int64_t channels = model.input_shape()[0];
   int64_t channel = -1;

@@ -33,7 +33,7 @@ struct ConfigOptions {
 void add_config_options(CLI::App& cmd, ConfigOptions& options, bool config_required);
 
 /// Thrown by a verb that stopped early on purpose (a signal during training): main exits with
-/// kExitStoppedResumable after the verb has written its checkpoint.
+/// experiment::kExitStoppedResumable after the verb has written its checkpoint.
 struct StoppedEarly : std::runtime_error {
   explicit StoppedEarly(int64_t step)
       : std::runtime_error("stopped at step " + std::to_string(step) + "; run again to resume") {}

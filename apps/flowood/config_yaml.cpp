@@ -13,6 +13,7 @@
 
 #include "flowood/core/error.hpp"
 #include "flowood/core/log.hpp"
+#include "flowood/experiment/validate.hpp"
 
 namespace flowood::app {
 namespace {
@@ -203,7 +204,7 @@ LoadedConfig load_config(const std::string& path, const std::vector<std::string>
     reader.lines[key] = -1;
   }
   if (reader.problems.empty()) {
-    for (const auto& p : config::validate(out.config)) {
+    for (const auto& p : experiment::validate(out.config)) {
       // "model.masks[3]" is on the line of "model.masks".
       auto it = reader.lines.find(p.key.substr(0, p.key.find('[')));
       std::string where;
@@ -273,6 +274,93 @@ std::string emit(const config::ExperimentConfig& c, bool with_docs) {
 }  // namespace
 
 std::string to_yaml(const config::ExperimentConfig& config) { return emit(config, false); }
+
+namespace {
+std::string flow_text(const YAML::Node& node) {
+  YAML::Emitter out;
+  out << YAML::Flow << node;
+  return out.c_str();
+}
+
+[[noreturn]] void grid_error(const std::string& grid, const std::string& what) {
+  throw ConfigError("", fmt::format("{}: {}", grid, what));
+}
+
+std::string scalar(const YAML::Node& node, const std::string& grid, const std::string& key) {
+  if (!node.IsScalar()) grid_error(grid, key + " must be a single value");
+  return node.Scalar();
+}
+
+}  // namespace
+
+experiment::SweepGrid read_sweep_grid(const std::string& grid_path, const std::string& dir) {
+  if (!fs::is_regular_file(grid_path)) throw IoError(grid_path, "no such grid file");
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(grid_path);
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError("", fmt::format("{}:{}: YAML syntax error: {}", grid_path, e.mark.line + 1, e.msg));
+  }
+  if (!root.IsMap()) grid_error(grid_path, "a grid file is a mapping with base, axes and optionally name, dir, set, slurm");
+  static const std::set<std::string> known = {"base", "name", "dir", "set", "axes", "slurm"};
+  for (const auto& item : root) {
+    const auto key = item.first.as<std::string>();
+    if (!known.count(key))
+      grid_error(grid_path, fmt::format("unknown key '{}' (valid: base, name, dir, set, axes, slurm)", key));
+  }
+  experiment::SweepGrid plan;
+  plan.path = grid_path;
+  if (!root["base"]) grid_error(grid_path, "needs base: the experiment file the sweep varies");
+  plan.base = (fs::path(grid_path).parent_path() / scalar(root["base"], grid_path, "base")).lexically_normal().string();
+  if (!fs::is_regular_file(plan.base)) grid_error(grid_path, fmt::format("base: no such experiment file {}", plan.base));
+  plan.name = root["name"] ? scalar(root["name"], grid_path, "name") : fs::path(grid_path).stem().string();
+  plan.dir = !dir.empty() ? dir : root["dir"] ? scalar(root["dir"], grid_path, "dir") : "runs/sweeps/" + plan.name;
+
+  if (const auto set = root["set"]) {
+    if (!set.IsMap()) grid_error(grid_path, "set must be a mapping of config keys to values");
+    for (const auto& item : set) plan.fixed.push_back(item.first.as<std::string>() + "=" + flow_text(item.second));
+  }
+  const auto axes = root["axes"];
+  if (!axes || !axes.IsMap() || axes.size() == 0)
+    grid_error(grid_path, "needs axes: a mapping of config keys to lists of values");
+  for (const auto& item : axes) {
+    const auto key = item.first.as<std::string>();
+    if (!item.second.IsSequence() || item.second.size() == 0)
+      grid_error(grid_path, fmt::format("axes.{} must be a non-empty list of values", key));
+    plan.axes.emplace_back(key, std::vector<std::string>{});
+    for (const auto& v : item.second) plan.axes.back().second.push_back(flow_text(v));
+  }
+  if (const auto s = root["slurm"]) {
+    if (!s.IsMap()) grid_error(grid_path, "slurm must be a mapping");
+    for (const auto& item : s) {
+      const auto key = item.first.as<std::string>();
+      const auto text = [&] { return scalar(item.second, grid_path, "slurm." + key); };
+      try {
+        if (key == "partition") plan.slurm.partition = text();
+        else if (key == "time") plan.slurm.time = text();
+        else if (key == "account") plan.slurm.account = text();
+        else if (key == "mem") plan.slurm.mem = text();
+        else if (key == "gpus") plan.slurm.gpus = item.second.as<int64_t>();
+        else if (key == "cpus_per_task") plan.slurm.cpus_per_task = item.second.as<int64_t>();
+        else if (key == "signal_seconds") plan.slurm.signal_seconds = item.second.as<int64_t>();
+        else if (key == "extra") plan.slurm.extra = item.second.as<std::vector<std::string>>();
+        else
+          grid_error(grid_path, fmt::format("unknown key slurm.{} (valid: partition, time, account, mem, gpus, "
+                                            "cpus_per_task, signal_seconds, extra)", key));
+      } catch (const YAML::Exception&) {
+        grid_error(grid_path, fmt::format("slurm.{}: wrong type", key));
+      }
+    }
+  }
+  return plan;
+}
+
+const experiment::ConfigCodec& yaml_codec() {
+  static const experiment::ConfigCodec codec{
+      [](const std::string& path, const std::vector<std::string>& overrides) { return load_config(path, overrides).config; },
+      [](const config::ExperimentConfig& config) { return to_yaml(config); }};
+  return codec;
+}
 
 std::string reference_yaml() { return emit(config::ExperimentConfig{}, true); }
 

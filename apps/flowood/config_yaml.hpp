@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "flowood/config/experiment.hpp"
+#include "flowood/experiment/config_codec.hpp"
+#include "flowood/experiment/sweep.hpp"
 
 namespace flowood::app {
 
@@ -22,6 +24,13 @@ LoadedConfig load_config(const std::string& path, const std::vector<std::string>
 
 /// The whole config as YAML, every key (the resolved config of a run).
 std::string to_yaml(const config::ExperimentConfig& config);
+
+/// Reads a sweep grid file (base, name, dir, set, axes, slurm; docs/cli.md#sweep); `dir` overrides
+/// the grid's dir (default runs/sweeps/<name>). Errors name the grid file.
+experiment::SweepGrid read_sweep_grid(const std::string& grid_path, const std::string& dir);
+
+/// load_config and to_yaml as the library's codec (experiment/config_codec.hpp).
+const experiment::ConfigCodec& yaml_codec();
 
 /// Every key with its default and doc, as YAML with comments (docs/config.md is built from it).
 std::string reference_yaml();

@@ -6,21 +6,11 @@
 #include <CLI/CLI.hpp>
 
 #include "commands.hpp"
-#include "stages.hpp"
+#include "flowood/experiment/stages.hpp"
 #include "flowood/core/device.hpp"
 #include "flowood/core/error.hpp"
 #include "flowood/core/log.hpp"
 #include "flowood/version.hpp"
-
-namespace flowood::app {
-void add_config_options(CLI::App& cmd, ConfigOptions& o, bool required) {
-  auto* opt = cmd.add_option("--config,-c", o.config_path, "Experiment YAML file");
-  if (required) opt->required();
-  cmd.add_option("--set", o.overrides, "Override a config key: key.path=value (repeatable)")
-      ->type_name("KEY=VALUE")
-      ->allow_extra_args(false);  // one value per --set, so a positional argument after it stays positional
-}
-}  // namespace flowood::app
 
 int main(int argc, char** argv) {
   flowood::keep_freed_memory();  // FLOWOOD_ALLOCATOR=keep-freed only; before any tensor exists
@@ -56,7 +46,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const flowood::app::StoppedEarly& e) {
     std::cerr << "flowood: " << e.what() << "\n";
-    return flowood::app::kExitStoppedResumable;
+    return flowood::experiment::kExitStoppedResumable;
   } catch (const flowood::Error& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;

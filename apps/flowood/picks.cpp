@@ -7,7 +7,7 @@
 
 #include "flowood/core/error.hpp"
 #include "flowood/data/registry.hpp"
-#include "stages.hpp"
+#include "flowood/experiment/stages.hpp"
 
 namespace flowood::app {
 
@@ -38,7 +38,7 @@ Pick load_pick(const std::string& text, int64_t first, int64_t min_count, const 
   }
   if (p.spec.empty() || p.indices.empty()) throw ConfigError(flag, fmt::format("'{}': expected SPEC or SPEC#I,J,…", text));
   const auto need = std::max(*std::max_element(p.indices.begin(), p.indices.end()) + 1, min_count);
-  p.dataset = data::load_dataset(p.spec, roots_of(config), need);
+  p.dataset = data::load_dataset(p.spec, experiment::roots_of(config), need);
   if (p.dataset.image_shape() != shape)
     throw DataError(p.spec, fmt::format("images are [{}] but the model takes [{}]", fmt::join(p.dataset.image_shape(), ", "),
                                         fmt::join(shape, ", ")));

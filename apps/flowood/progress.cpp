@@ -1,20 +1,41 @@
 #include "progress.hpp"
 
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
 #include "flowood/core/log.hpp"
+#include "config_yaml.hpp"
+#include "flowood/experiment/stages.hpp"
 
 namespace flowood::app {
+namespace {
+std::atomic<bool> g_stop{false};
+extern "C" void on_stop_signal(int) { g_stop.store(true); }
 
-std::string format_duration(double s) {
-  if (!(s >= 0) || s > 1e7) return "?";
-  const auto total = static_cast<int64_t>(s + 0.5);
-  if (total < 60) return fmt::format("{}s", total);
-  if (total < 3600) return fmt::format("{}m{:02}s", total / 60, total % 60);
-  return fmt::format("{}h{:02}m", total / 3600, (total % 3600) / 60);
+struct SignalScope {
+  SignalScope() {
+    g_stop.store(false);
+    for (int sig : {SIGINT, SIGTERM, SIGUSR1}) std::signal(sig, on_stop_signal);
+  }
+  ~SignalScope() {
+    for (int sig : {SIGINT, SIGTERM, SIGUSR1}) std::signal(sig, SIG_DFL);
+  }
+};
+}  // namespace
+
+train::TrainResult train_in_terminal(const config::ExperimentConfig& config, const experiment::RunPaths& run) {
+  TrainProgressView view;
+  experiment::TrainHooks hooks;
+  hooks.progress = [&view](const train::TrainProgress& p) { view(p); };
+  hooks.stop = &g_stop;
+  SignalScope signals;
+  auto result = experiment::train_stage(config, run, yaml_codec(), hooks);
+  view.finish();
+  return result;
 }
 
 TrainProgressView::TrainProgressView() : tty_(::isatty(STDERR_FILENO) == 1) {}
@@ -30,7 +51,7 @@ void TrainProgressView::operator()(const train::TrainProgress& p) {
     const std::string bar = std::string(filled, '=') + (filled < kWidth ? ">" : "") +
                             std::string(std::max(0, kWidth - filled - 1), ' ');
     fmt::print(stderr, "\r[{}] {}/{} ep {}/{}  {:.4f} bpd  {:.1f} img/s  eta {}{}\033[K", bar, p.step, p.total_steps,
-               p.epoch + 1, p.epochs, p.bpd, p.images_per_s, format_duration(eta), test);
+               p.epoch + 1, p.epochs, p.bpd, p.images_per_s, experiment::format_duration(eta), test);
     drawn_ = true;
     if (p.test_bpd) {
       fmt::print(stderr, "\n");
@@ -39,7 +60,7 @@ void TrainProgressView::operator()(const train::TrainProgress& p) {
     std::fflush(stderr);
   } else if (p.log_line) {
     log().info("step {}/{} epoch {}/{} loss {:.2f} nats {:.4f} bpd {:.1f} img/s eta {}{}", p.step, p.total_steps,
-               p.epoch + 1, p.epochs, p.loss, p.bpd, p.images_per_s, format_duration(eta), test);
+               p.epoch + 1, p.epochs, p.loss, p.bpd, p.images_per_s, experiment::format_duration(eta), test);
   }
 }
 

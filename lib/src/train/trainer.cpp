@@ -156,18 +156,32 @@ double evaluate_bpd(flows::FlowModelImpl& model, const data::ImageDataset& data,
   return scores.bpd.empty() ? std::nan("") : sum / static_cast<double>(scores.bpd.size());
 }
 
+void clip_and_step(torch::optim::Optimizer& optimizer, double max_grad_norm) {
+  if (max_grad_norm > 0)
+    for (auto& group : optimizer.param_groups()) torch::nn::utils::clip_grad_norm_(group.params(), max_grad_norm);
+  optimizer.step();
+}
+
+double train_step(flows::FlowModelImpl& model, torch::optim::Optimizer& optimizer, const torch::Tensor& x,
+                  const torch::Tensor& u, double max_grad_norm) {
+  optimizer.zero_grad();
+  const auto loss = -model.log_prob_from(model.forward_with_noise(x, u)).mean();
+  loss.backward();
+  clip_and_step(optimizer, max_grad_norm);
+  return loss.item<double>();
+}
+
 TrainResult train(flows::FlowModelImpl& model, const data::ImageDataset& train_set, const data::ImageDataset& test_set,
                   const TrainerOptions& options) {
   using clock = std::chrono::steady_clock;
   const auto start = clock::now();
-  const auto& cfg = options.config;
-  const auto& tc = cfg.train;
+  const auto& tc = options.train;
   if (flows::Shape(train_set.image_shape()) != model.input_shape())
     throw ConfigError("model.in_shape", fmt::format("is {} but {} has images of {}", flows::shape_string(model.input_shape()),
                                                     train_set.spec, flows::shape_string(train_set.image_shape())));
   const auto params = model.parameters();
   const auto device = params.front().device();
-  const auto seed = static_cast<uint64_t>(cfg.seed);
+  const auto seed = options.seed;
   const int64_t n = train_set.size();
   if (n == 0) throw DataError(train_set.spec, "training set is empty");
   Communicator* comm = options.communicator.get();
@@ -219,7 +233,7 @@ TrainResult train(flows::FlowModelImpl& model, const data::ImageDataset& train_s
   }
 
   const int64_t dim = model.dim();
-  const int64_t eval_batch = cfg.score.batch_size;
+  const int64_t eval_batch = options.eval_batch_size;
   auto save = [&](int64_t at) {
     if (comm) average_batch_norm_statistics(model, *comm);
     if (writer) save_checkpoint(ckpt_path, model, optimizer.get(), {at, options.config_text});
@@ -259,13 +273,11 @@ TrainResult train(flows::FlowModelImpl& model, const data::ImageDataset& train_s
     const auto x = x_global.narrow(0, shard_first, shard_count);
     const auto u = u_global.narrow(0, shard_first, shard_count);
 
-    optimizer->zero_grad();
     double loss_value = 0;
     if (!comm) {
-      const auto loss = -model.log_prob_from(model.forward_with_noise(x, u)).mean();
-      loss.backward();
-      loss_value = loss.item<double>();
+      loss_value = train_step(model, *optimizer, x, u, tc.max_grad_norm);
     } else {
+      optimizer->zero_grad();
       // Sum of log-likelihoods over the global batch / its size: gradients summed over ranks are
       // exactly the gradient of the global batch's mean loss.
       auto sums = torch::zeros({2}, torch::kDouble);
@@ -284,10 +296,8 @@ TrainResult train(flows::FlowModelImpl& model, const data::ImageDataset& train_s
       comm->all_reduce_sum(sums);
       loss_value = -sums[0].item<double>() / static_cast<double>(count);
       stop_seen = sums[1].item<double>() > 0;
+      clip_and_step(*optimizer, tc.max_grad_norm);
     }
-    if (tc.max_grad_norm > 0)
-      for (auto& group : optimizer->param_groups()) torch::nn::utils::clip_grad_norm_(group.params(), tc.max_grad_norm);
-    optimizer->step();
     ++step;
     images_done += count;
 

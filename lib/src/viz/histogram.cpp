@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <limits>
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "flowood/core/error.hpp"
+#include "flowood/io/csv.hpp"
 #include "plot_util.hpp"
 
 namespace flowood::viz {
@@ -227,6 +229,44 @@ Histogram write_histogram_png(const std::string& path, const std::vector<Histogr
   plot::write_png(path, render(h, options));
   if (!options.csv_path.empty()) write_histogram_csv(options.csv_path, h);
   return h;
+}
+
+ScoreSeries score_file_series(const std::string& path, const std::string& column, double clip_fraction,
+                              const std::string& label) {
+  const io::CsvTable table = io::read_score_csv(path);
+  ScoreSeries out;
+  auto& s = out.series;
+  if (!label.empty()) {
+    s.label = label;
+  } else if (const auto it = table.meta.find("dataset"); it != table.meta.end() && !it->second.empty()) {
+    s.label = it->second;
+  } else {
+    s.label = std::filesystem::path(path).filename().string();
+  }
+  std::vector<double> v = table.column(column);
+  const auto nans = std::count_if(v.begin(), v.end(), [](double x) { return std::isnan(x); });
+  if (nans > 0)
+    throw DataError(path, "column '" + column + "' has " + std::to_string(nans) + " empty/NaN value(s) of " +
+                              std::to_string(v.size()));
+  // Clip the least in-distribution tail (the paper drops the lowest 5 % of log-likelihoods):
+  // the lowest values, or the highest where lower means in-distribution (bpd).
+  std::sort(v.begin(), v.end());
+  const auto drop = static_cast<std::size_t>(std::floor(clip_fraction * static_cast<double>(v.size()) + 1e-9));
+  if (io::score_column_higher_is_in(table, column)) {
+    v.erase(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(drop));
+  } else {
+    v.resize(v.size() - drop);
+  }
+  if (v.empty())
+    throw DataError(path, "no values of column '" + column + "' left to plot (" + std::to_string(drop) +
+                              " clipped by --clip-percent)");
+  const auto infs = std::count_if(v.begin(), v.end(), [](double x) { return std::isinf(x); });
+  if (infs > 0)
+    throw DataError(path, "column '" + column + "' has " + std::to_string(infs) +
+                              " infinite value(s) left after clipping; raise --clip-percent to drop them");
+  s.values = std::move(v);
+  out.dropped = static_cast<int64_t>(drop);
+  return out;
 }
 
 }  // namespace flowood::viz

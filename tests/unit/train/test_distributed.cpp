@@ -97,7 +97,9 @@ std::vector<RankRun> train_on_ranks(const flowood::config::ExperimentConfig& c, 
         setup.world_size = world;
         setup.master_port = port;
         tr::TrainerOptions o;
-        o.config = c;
+        o.train = c.train;
+        o.seed = static_cast<uint64_t>(c.seed);
+        o.eval_batch_size = c.score.batch_size;
         o.run_dir = dir;
         o.config_text = "test";
         o.communicator = tr::Communicator::connect(setup, std::chrono::seconds(60));
@@ -222,7 +224,9 @@ void expect_two_ranks_match_one(torch::Dtype dtype, double rtol, double atol) {
   single->to(dtype);
   std::vector<double> single_losses, rank_losses;
   tr::TrainerOptions o;
-  o.config = single_config;
+  o.train = single_config.train;
+  o.seed = static_cast<uint64_t>(single_config.seed);
+  o.eval_batch_size = single_config.score.batch_size;
   o.run_dir = single_dir.path().string();
   o.config_text = "test";
   o.progress = [&](const tr::TrainProgress& p) { single_losses.push_back(p.bpd); };

@@ -51,7 +51,9 @@ fl::FlowModel fresh_model(const flowood::config::ExperimentConfig& c) {
 tr::TrainResult run(fl::FlowModel& model, const flowood::config::ExperimentConfig& c, const std::string& dir,
                     const flowood::data::ImageDataset& train, const flowood::data::ImageDataset& test) {
   tr::TrainerOptions o;
-  o.config = c;
+  o.train = c.train;
+  o.seed = static_cast<uint64_t>(c.seed);
+  o.eval_batch_size = c.score.batch_size;
   o.run_dir = dir;
   o.config_text = "test";
   return tr::train(*model, train, test, o);

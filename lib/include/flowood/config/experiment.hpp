@@ -181,7 +181,9 @@ struct ConfigProblem {
   bool warning = false;  ///< reported, but the configuration is usable
 };
 
-/// Every problem of the configuration (empty when valid), then warnings (warning = true).
+/// Problems of the plain values (seed, threads, data, train, score, background, histogram). The
+/// model and the scores list are checked by flows::check_model and ood::check_scores;
+/// experiment::validate joins all three.
 std::vector<ConfigProblem> validate(const ExperimentConfig& config);
 
 }  // namespace flowood::config

@@ -15,5 +15,8 @@ FlowModel make_flow(const config::ModelConfig& model);
 std::vector<std::string> flow_names();
 /// Whether the flow takes tabular vectors [D] rather than images [C, H, W].
 bool flow_is_tabular(const std::string& flow);
+/// Every problem of model.* (names, shapes, scales, masks), then its warnings (warning = true).
+/// experiment::validate joins it with the other sections.
+std::vector<config::ConfigProblem> check_model(const config::ModelConfig& model);
 
 }  // namespace flowood::flows

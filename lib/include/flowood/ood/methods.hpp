@@ -9,6 +9,8 @@
 
 #include <torch/types.h>
 
+#include "flowood/config/experiment.hpp"
+
 namespace flowood::ood {
 
 /// What a score method is and how its files read.
@@ -26,6 +28,9 @@ const std::vector<ScoreMethodInfo>& score_methods();
 std::vector<std::string> score_method_names();
 /// The method called `name`; ConfigError(key) listing the valid names otherwise.
 const ScoreMethodInfo& score_method(const std::string& name, const std::string& key = "score.method");
+/// Problems of an experiment's `scores` list for a model: unknown or repeated names, methods the
+/// model cannot have (input-complexity on feature rows, bn-train without batch norm).
+std::vector<config::ConfigProblem> check_scores(const std::vector<std::string>& scores, const config::ModelConfig& model);
 
 // ---- input complexity ---------------------------------------------------------------------------
 

@@ -35,7 +35,9 @@ struct TrainProgress {
 using ProgressFn = std::function<void(const TrainProgress&)>;
 
 struct TrainerOptions {
-  config::ExperimentConfig config;
+  config::TrainConfig train;           ///< optimiser, schedule, checkpoints, evaluation
+  uint64_t seed = 0;                   ///< every random draw: shuffling, noise, mutations
+  int64_t eval_batch_size = 256;       ///< images per batch of the periodic test evaluations
   std::string run_dir;                 ///< checkpoint.pt and metrics.csv live here
   std::string config_text;             ///< resolved config, stored in checkpoints
   ProgressFn progress;
@@ -69,6 +71,16 @@ bool decays_all_parameters(const std::string& weight_decay_on, const std::string
 /// gains, names ending in "weight_g", with L2 weight decay; everything else without); with decay
 /// on everything, one group. Groups that would be empty are left out.
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(flows::FlowModelImpl& model, const config::TrainConfig& config);
+
+/// One optimiser step on a batch, as train() takes it: zero the gradients, loss = −mean log p of
+/// `x` [N, ...] dequantised with the noise `u` (same shape), backward, clip each parameter group
+/// to `max_grad_norm` (0 = off), step. Returns the loss (nats per example), read back from the
+/// device. `bench` times exactly this.
+double train_step(flows::FlowModelImpl& model, torch::optim::Optimizer& optimizer, const torch::Tensor& x,
+                  const torch::Tensor& u, double max_grad_norm);
+
+/// Clips each parameter group's gradients to `max_grad_norm` (0 = off) and steps the optimiser.
+void clip_and_step(torch::optim::Optimizer& optimizer, double max_grad_norm);
 
 /// Trains `model` (already on its device) on `train`, evaluating on `test`. Resumes from
 /// <run_dir>/checkpoint.pt when present. Throws flowood::Error on divergence (non-finite loss).

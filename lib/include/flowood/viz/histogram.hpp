@@ -74,4 +74,15 @@ void write_histogram_csv(const std::string& path, const Histogram& histogram);
 Histogram write_histogram_png(const std::string& path, const std::vector<HistogramSeries>& series,
                               const HistogramOptions& options = {});
 
+/// One score file as a histogram series: column `column` of the score CSV at `path`, its least
+/// in-distribution `clip_fraction` dropped (the lowest values, or the highest where lower means
+/// in-distribution, as for bpd). `label` empty: the file's dataset metadata, else its name.
+/// DataError(path) for NaN values, nothing left, or infinite values left after clipping.
+struct ScoreSeries {
+  HistogramSeries series;
+  int64_t dropped = 0;  ///< values clipped
+};
+ScoreSeries score_file_series(const std::string& path, const std::string& column, double clip_fraction,
+                              const std::string& label);
+
 }  // namespace flowood::viz

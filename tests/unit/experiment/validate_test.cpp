@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "flowood/config/experiment.hpp"
+#include "flowood/experiment/validate.hpp"
 
 namespace flowood::config {
 namespace {
@@ -35,14 +36,14 @@ int64_t& int_field(ExperimentConfig& c, const std::string& key) {
 
 // Expects exactly one problem, for `key`, with `message`.
 void expect_only(const ExperimentConfig& c, const std::string& key, const std::string& message) {
-  const auto problems = validate(c);
+  const auto problems = experiment::validate(c);
   ASSERT_EQ(problems.size(), 1u) << "first: " << (problems.empty() ? "" : problems[0].key + " " + problems[0].message);
   EXPECT_EQ(problems[0].key, key);
   EXPECT_EQ(problems[0].message, message);
 }
 
 TEST(ValidateTest, DefaultConfigIsValid) {
-  const auto problems = validate(ExperimentConfig{});
+  const auto problems = experiment::validate(ExperimentConfig{});
   for (const auto& p : problems) ADD_FAILURE() << p.key << " " << p.message;
   EXPECT_TRUE(problems.empty());
 }
@@ -112,7 +113,7 @@ TEST(ValidateTest, BoundaryValuesAreAccepted) {
   c.score.samples = 1;
   c.histogram.clip_percent = 0;
   c.histogram.bins = 1;
-  EXPECT_TRUE(validate(c).empty());
+  EXPECT_TRUE(experiment::validate(c).empty());
 }
 
 TEST(ValidateTest, RealRangeRules) {
@@ -157,7 +158,7 @@ TEST(ValidateTest, NamesMustBeKnown) {
   {
     ExperimentConfig c;
     c.model.flow = "glow2";
-    const auto problems = validate(c);
+    const auto problems = experiment::validate(c);
     ASSERT_EQ(problems.size(), 1u);
     EXPECT_EQ(problems[0].key, "model.flow");
     EXPECT_NE(problems[0].message.find("must be one of"), std::string::npos) << problems[0].message;
@@ -167,7 +168,7 @@ TEST(ValidateTest, NamesMustBeKnown) {
   {
     ExperimentConfig c;
     c.model.st_net = "unet";
-    const auto problems = validate(c);
+    const auto problems = experiment::validate(c);
     ASSERT_GE(problems.size(), 1u);
     EXPECT_EQ(problems[0].key, "model.st_net");
     EXPECT_NE(problems[0].message.find("resnet"), std::string::npos) << problems[0].message;
@@ -181,7 +182,7 @@ TEST(ValidateTest, NamesMustBeKnown) {
   {
     ExperimentConfig c;
     c.train.optimizer = "rmsprop";
-    EXPECT_TRUE(validate(c).empty());
+    EXPECT_TRUE(experiment::validate(c).empty());
   }
 }
 
@@ -189,7 +190,7 @@ TEST(ValidateTest, DatasetsMustBeNamed) {
   ExperimentConfig c;
   c.data.train = "";
   c.data.test = "";
-  const auto problems = validate(c);
+  const auto problems = experiment::validate(c);
   EXPECT_EQ(messages_for(problems, "data.train"), std::vector<std::string>{"must name a dataset"});
   EXPECT_EQ(messages_for(problems, "data.test"), std::vector<std::string>{"must name a dataset"});
   EXPECT_EQ(problems.size(), 2u);
@@ -224,7 +225,7 @@ TEST(ValidateTest, NumScalesNeedsDivisibleHeightAndWidth) {
     // 3 scales squeeze twice: 28 is divisible by 4.
     ExperimentConfig c;
     c.model.num_scales = 3;
-    EXPECT_TRUE(validate(c).empty());
+    EXPECT_TRUE(experiment::validate(c).empty());
   }
   {
     // 4 scales need H and W divisible by 8; 28 is not.
@@ -257,14 +258,14 @@ TEST(ValidateTest, NumScalesNeedsDivisibleHeightAndWidth) {
     ExperimentConfig c;
     c.model.in_shape = {3, 32, 32};
     c.model.num_scales = 6;
-    EXPECT_TRUE(validate(c).empty());
+    EXPECT_TRUE(experiment::validate(c).empty());
   }
   {
     // One scale never squeezes: odd sizes are fine.
     ExperimentConfig c;
     c.model.in_shape = {1, 7, 5};
     c.model.num_scales = 1;
-    EXPECT_TRUE(validate(c).empty());
+    EXPECT_TRUE(experiment::validate(c).empty());
   }
 }
 
@@ -275,7 +276,7 @@ TEST(ValidateTest, HugeNumScalesIsRejectedNotShiftedOutOfRange) {
     ExperimentConfig c;
     c.model.in_shape = {1, 32, 32};
     c.model.num_scales = scales;
-    const auto problems = validate(c);
+    const auto problems = experiment::validate(c);
     EXPECT_EQ(messages_for(problems, "model.num_scales").size(), 1u);
   }
 }
@@ -291,7 +292,7 @@ TEST(ValidateTest, ReportsEveryProblemNotOnlyTheFirst) {
   c.score.samples = 0;
   c.histogram.bins = 0;
   c.histogram.clip_percent = 150;
-  const auto problems = validate(c);
+  const auto problems = experiment::validate(c);
   std::vector<std::string> keys;
   for (const auto& p : problems) keys.push_back(p.key);
   const std::vector<std::string> expected = {"seed",
@@ -311,12 +312,12 @@ TEST(ValidateTest, ReportsEveryProblemNotOnlyTheFirst) {
 TEST(ValidateTest, ExperimentsShapesAreValid) {
   // The paper's two shapes (experiments/*.yaml are checked end to end through the binary).
   ExperimentConfig fashion;
-  EXPECT_TRUE(validate(fashion).empty());
+  EXPECT_TRUE(experiment::validate(fashion).empty());
   ExperimentConfig celeba;
   celeba.model.in_shape = {3, 32, 32};
   celeba.model.num_scales = 3;
   celeba.model.num_blocks = 8;
-  EXPECT_TRUE(validate(celeba).empty());
+  EXPECT_TRUE(experiment::validate(celeba).empty());
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "stages.hpp"
+#include "flowood/experiment/stages.hpp"
 
 #include <atomic>
 #include <cmath>
@@ -16,24 +16,8 @@
 #include "flowood/ood/curves.hpp"
 #include "flowood/train/checkpoint.hpp"
 #include "flowood/train/distributed.hpp"
-#include "progress.hpp"
 
-namespace flowood::app {
-namespace {
-std::atomic<bool> g_stop{false};
-extern "C" void on_stop_signal(int) { g_stop.store(true); }
-
-struct SignalScope {
-  SignalScope() {
-    g_stop.store(false);
-    for (int sig : {SIGINT, SIGTERM, SIGUSR1}) std::signal(sig, on_stop_signal);
-  }
-  ~SignalScope() {
-    for (int sig : {SIGINT, SIGTERM, SIGUSR1}) std::signal(sig, SIG_DFL);
-  }
-};
-
-}  // namespace
+namespace flowood::experiment {
 
 std::shared_ptr<train::Communicator> process_group() {
   // Connected once per process (a run may train several models) and kept to the end.
@@ -53,15 +37,15 @@ data::ImageDataset load_for_model(const config::ExperimentConfig& config, const 
   return data::load_examples(spec, roots_of(config), limit, form);
 }
 
-train::TrainResult train_stage(const LoadedConfig& loaded, const RunPaths& run) {
-  const auto& cfg = loaded.config;
+train::TrainResult train_stage(const config::ExperimentConfig& cfg, const RunPaths& run, const ConfigCodec& codec,
+                               const TrainHooks& hooks) {
   const auto group = process_group();
   const bool writer = !group || group->is_main();
   auto device = resolve_device(cfg.device);
   if (group && device.is_cuda() && !device.has_index())  // one GPU per rank on a node
     device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(group->local_rank() % torch::cuda::device_count()));
   apply_threads(cfg);
-  if (writer) prepare_run_dir(run, loaded);
+  if (writer) prepare_run_dir(run, cfg, codec);
   const auto train_set = load_for_model(cfg, cfg.data.train, cfg.data.train_limit);
   const auto test_set = load_for_model(cfg, cfg.data.test, cfg.train.eval_limit > 0 ? cfg.train.eval_limit : cfg.data.test_limit);
   log().info("{}: {} examples of {}; {}: {} examples", train_set.spec, train_set.size(),
@@ -74,17 +58,16 @@ train::TrainResult train_stage(const LoadedConfig& loaded, const RunPaths& run) 
   log().info("{} on {}: {} parameters, run directory {}", model->name(), device.str(), model->num_parameters(), run.dir);
 
   train::TrainerOptions options;
-  options.config = cfg;
+  options.train = cfg.train;
+  options.seed = static_cast<uint64_t>(cfg.seed);
+  options.eval_batch_size = cfg.score.batch_size;
   options.run_dir = run.dir;
-  options.config_text = to_yaml(cfg);
+  options.config_text = codec.write(cfg);
   options.communicator = group;
-  TrainProgressView view;
-  if (writer) options.progress = [&view](const train::TrainProgress& p) { view(p); };
-  options.stop = &g_stop;
-  SignalScope signals;
+  if (writer) options.progress = hooks.progress;
+  options.stop = hooks.stop;
   auto result = train::train(*model, train_set, test_set, options);
   if (group) group->barrier();
-  if (writer) view.finish();
   if (result.stopped) {
     log().warn("stopped by a signal at step {}; checkpoint written to {}; run the same command again to resume",
                result.steps, run.checkpoint());
@@ -98,9 +81,9 @@ train::TrainResult train_stage(const LoadedConfig& loaded, const RunPaths& run) 
   return result;
 }
 
-LoadedConfig background_config(const LoadedConfig& main) {
-  LoadedConfig aux = main;
-  auto& c = aux.config;
+config::ExperimentConfig background_config(const config::ExperimentConfig& main) {
+  auto aux = main;
+  auto& c = aux;
   c.name += "-background";
   c.train.mutation_rate = c.background.mutation_rate;
   c.train.weight_decay = c.background.weight_decay;
@@ -110,11 +93,11 @@ LoadedConfig background_config(const LoadedConfig& main) {
   return aux;
 }
 
-LoadedConfig ensemble_member_config(const LoadedConfig& main, int64_t member) {
-  LoadedConfig aux = main;
-  aux.config.seed += member;
-  aux.config.name += fmt::format("-seed{}", aux.config.seed);
-  aux.config.scores = {"loglik"};
+config::ExperimentConfig ensemble_member_config(const config::ExperimentConfig& main, int64_t member) {
+  auto aux = main;
+  aux.seed += member;
+  aux.name += fmt::format("-seed{}", aux.seed);
+  aux.scores = {"loglik"};
   return aux;
 }
 
@@ -126,4 +109,12 @@ std::string score_summary(const io::CsvTable& table) {
                      ll.sd, bpd.mean);
 }
 
-}  // namespace flowood::app
+std::string format_duration(double s) {
+  if (!(s >= 0) || s > 1e7) return "?";
+  const auto total = static_cast<int64_t>(s + 0.5);
+  if (total < 60) return fmt::format("{}s", total);
+  if (total < 3600) return fmt::format("{}m{:02}s", total / 60, total % 60);
+  return fmt::format("{}h{:02}m", total / 3600, (total % 3600) / 60);
+}
+
+}  // namespace flowood::experiment

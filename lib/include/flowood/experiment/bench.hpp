@@ -1,16 +1,17 @@
 #pragma once
-// flowood bench: the built-in benchmark models, the machine probes and the timing of one model's
-// training step and scoring on synthetic inputs. cmd_bench.cpp formats what these return.
+/// flowood bench: the built-in benchmark models, the machine probes and the timing of one model's
+/// training step and scoring on synthetic inputs. The binary formats what these return.
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "config_yaml.hpp"
+#include "flowood/config/experiment.hpp"
+#include "flowood/core/blas.hpp"
 #include "flowood/flows/flow_model.hpp"
 #include "flowood/io/json.hpp"
 
-namespace flowood::app {
+namespace flowood::experiment {
 
 /// A built-in benchmark: an experiment as `--set` overrides of the defaults (so user --set
 /// overrides apply on top), and the parameter count of the authors' model
@@ -96,7 +97,7 @@ void check_precision(const std::string& precision);
 
 /// Builds the model of `loaded`, counts its FLOPs, times training steps and scoring batches on
 /// synthetic inputs of its shape. `limits` gives the efficiencies' denominator (0: none).
-ModelBench bench_model(const LoadedConfig& loaded, const BenchSettings& settings, int64_t reference_parameters);
+ModelBench bench_model(const config::ExperimentConfig& config, const BenchSettings& settings, int64_t reference_parameters);
 
 /// Peak resident memory: resets the kernel's high-water mark (`echo 5 > /proc/self/clear_refs`);
 /// false when not permitted.
@@ -110,4 +111,31 @@ io::Json to_json(const ModelBench& bench, const MachineLimits* limits);
 /// The LibTorch version, e.g. "1.13.0".
 std::string libtorch_version();
 
-}  // namespace flowood::app
+// ---- what bench prints (bench_report.cpp) ------------------------------------------------------
+
+/// ConfigError naming the flag of a setting out of range (--steps, --warmup, …).
+void check_bench_settings(const BenchSettings& settings);
+/// The 1-minute load average (NaN where /proc/loadavg is unreadable).
+double load_average();
+/// Warns when other processes' load (measured before ours starts) will make timings low and noisy.
+void warn_if_busy(double load_before);
+/// The value of an environment variable, or "".
+std::string env_or_empty(const char* name);
+/// "keep-freed" when FLOWOOD_ALLOCATOR=keep-freed applied, else "system".
+std::string allocator_name();
+/// A rate with three significant digits (0.1 to 10,000), "n/a" when not finite.
+std::string bench_rate(double v);
+/// The probes' results, two lines.
+std::string machine_lines(const MachineLimits& limits);
+/// One row per model: flow, input, parameters against the reference, GFLOP per image.
+std::string models_table(const std::vector<ModelBench>& results);
+/// One row per model and phase: batch, seconds per batch, img/s, GFLOP/s, efficiency, peak memory.
+std::string speed_table(const std::vector<ModelBench>& results, const MachineLimits* limits);
+/// What the speed table's columns mean.
+std::string speed_footnote(const std::vector<ModelBench>& results);
+/// The versions, threads, load, precision, BLAS and settings of a bench run.
+io::Json environment_json(const BenchSettings& settings, const BlasInfo& blas, double load_before);
+/// The probes' results.
+io::Json machine_json(const MachineLimits& limits);
+
+}  // namespace flowood::experiment

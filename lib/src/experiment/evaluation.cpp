@@ -1,4 +1,4 @@
-#include "evaluation.hpp"
+#include "flowood/experiment/evaluation.hpp"
 
 #include <cmath>
 #include <filesystem>
@@ -10,12 +10,12 @@
 #include "flowood/io/csv.hpp"
 #include "flowood/ood/methods.hpp"
 #include "flowood/viz/lines.hpp"
-#include "tables.hpp"
-#include "run_dir.hpp"
+#include "flowood/experiment/tables.hpp"
+#include "flowood/experiment/run_dir.hpp"
 
 namespace fs = std::filesystem;
 
-namespace flowood::app {
+namespace flowood::experiment {
 namespace {
 
 const std::string& dataset_of(const io::CsvTable& t) {
@@ -142,4 +142,4 @@ std::string format_evaluation_table(const std::vector<Evaluation>& evaluations) 
   return out;
 }
 
-}  // namespace flowood::app
+}  // namespace flowood::experiment

@@ -1,5 +1,5 @@
 #pragma once
-// Text and JSON summaries shared by the verbs that report OOD metrics.
+/// Text and JSON summaries shared by the verbs that report OOD metrics.
 #include <optional>
 #include <string>
 #include <vector>
@@ -9,7 +9,7 @@
 #include "flowood/ood/curves.hpp"
 #include "flowood/ood/metrics.hpp"
 
-namespace flowood::app {
+namespace flowood::experiment {
 
 struct MetricsRow {
   std::string dataset;
@@ -29,4 +29,4 @@ std::string align_columns(const std::vector<std::vector<std::string>>& cells, st
 /// {"dataset", "file", "n", "loglik_mean", "loglik_sd", "bpd_mean"} of a loglik score table.
 io::Json score_stats_json(const io::CsvTable& table, const std::string& file);
 
-}  // namespace flowood::app
+}  // namespace flowood::experiment

@@ -1,30 +1,37 @@
-#include "sweep.hpp"
+#include "flowood/experiment/sweep.hpp"
 
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <map>
+#include <thread>
 #include <set>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <yaml-cpp/yaml.h>
 
 #include "flowood/core/error.hpp"
+#include "flowood/core/log.hpp"
 #include "flowood/io/atomic_file.hpp"
 #include "flowood/io/json.hpp"
-#include "stages.hpp"
+
+extern char** environ;
 
 namespace fs = std::filesystem;
 
-namespace flowood::app {
+namespace flowood::experiment {
 namespace {
 
-std::string flow_text(const YAML::Node& node) {
-  YAML::Emitter out;
-  out << YAML::Flow << node;
-  return out.c_str();
-}
-
 /// A value as a short file-name-safe slug: "[cycle x2]" → "cycle_x2".
-std::string slug(const std::string& text) {
+}  // namespace
+
+std::string sweep_slug(const std::string& text) {
   std::string s;
   for (char ch : text) {
     const bool keep = std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.';
@@ -38,6 +45,7 @@ std::string slug(const std::string& text) {
   return s.empty() ? "x" : s;
 }
 
+namespace {
 std::string last_component(const std::string& key) {
   const auto dot = key.rfind('.');
   return dot == std::string::npos ? key : key.substr(dot + 1);
@@ -47,76 +55,22 @@ std::string last_component(const std::string& key) {
   throw ConfigError("", fmt::format("{}: {}", grid, what));
 }
 
-std::string scalar(const YAML::Node& node, const std::string& grid, const std::string& key) {
-  if (!node.IsScalar()) grid_error(grid, key + " must be a single value");
-  return node.Scalar();
-}
-
 }  // namespace
 
-SweepPlan expand_sweep(const std::string& grid_path, const std::string& dir) {
-  if (!fs::is_regular_file(grid_path)) throw IoError(grid_path, "no such grid file");
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(grid_path);
-  } catch (const YAML::ParserException& e) {
-    throw ConfigError("", fmt::format("{}:{}: YAML syntax error: {}", grid_path, e.mark.line + 1, e.msg));
-  }
-  if (!root.IsMap()) grid_error(grid_path, "a grid file is a mapping with base, axes and optionally name, dir, set, slurm");
-  static const std::set<std::string> known = {"base", "name", "dir", "set", "axes", "slurm"};
-  for (const auto& item : root) {
-    const auto key = item.first.as<std::string>();
-    if (!known.count(key))
-      grid_error(grid_path, fmt::format("unknown key '{}' (valid: base, name, dir, set, axes, slurm)", key));
-  }
+SweepPlan expand_sweep(const SweepGrid& grid, const ConfigCodec& codec) {
   SweepPlan plan;
-  plan.grid = grid_path;
-  if (!root["base"]) grid_error(grid_path, "needs base: the experiment file the sweep varies");
-  plan.base = (fs::path(grid_path).parent_path() / scalar(root["base"], grid_path, "base")).lexically_normal().string();
-  if (!fs::is_regular_file(plan.base)) grid_error(grid_path, fmt::format("base: no such experiment file {}", plan.base));
-  plan.name = root["name"] ? scalar(root["name"], grid_path, "name") : fs::path(grid_path).stem().string();
-  plan.dir = !dir.empty() ? dir : root["dir"] ? scalar(root["dir"], grid_path, "dir") : "runs/sweeps/" + plan.name;
-
-  std::vector<std::string> fixed;
-  if (const auto set = root["set"]) {
-    if (!set.IsMap()) grid_error(grid_path, "set must be a mapping of config keys to values");
-    for (const auto& item : set) fixed.push_back(item.first.as<std::string>() + "=" + flow_text(item.second));
-  }
-  const auto axes = root["axes"];
-  if (!axes || !axes.IsMap() || axes.size() == 0)
-    grid_error(grid_path, "needs axes: a mapping of config keys to lists of values");
+  plan.name = grid.name;
+  plan.grid = grid.path;
+  plan.base = grid.base;
+  plan.dir = grid.dir;
+  plan.slurm = grid.slurm;
+  const auto& grid_path = grid.path;
+  const auto& fixed = grid.fixed;
   std::vector<std::vector<std::string>> values;
-  for (const auto& item : axes) {
-    const auto key = item.first.as<std::string>();
-    if (!item.second.IsSequence() || item.second.size() == 0)
-      grid_error(grid_path, fmt::format("axes.{} must be a non-empty list of values", key));
+  for (const auto& [key, v] : grid.axes) {
     plan.axes.push_back(key);
-    values.emplace_back();
-    for (const auto& v : item.second) values.back().push_back(flow_text(v));
+    values.push_back(v);
   }
-  if (const auto s = root["slurm"]) {
-    if (!s.IsMap()) grid_error(grid_path, "slurm must be a mapping");
-    for (const auto& item : s) {
-      const auto key = item.first.as<std::string>();
-      const auto text = [&] { return scalar(item.second, grid_path, "slurm." + key); };
-      try {
-        if (key == "partition") plan.slurm.partition = text();
-        else if (key == "time") plan.slurm.time = text();
-        else if (key == "account") plan.slurm.account = text();
-        else if (key == "mem") plan.slurm.mem = text();
-        else if (key == "gpus") plan.slurm.gpus = item.second.as<int64_t>();
-        else if (key == "cpus_per_task") plan.slurm.cpus_per_task = item.second.as<int64_t>();
-        else if (key == "signal_seconds") plan.slurm.signal_seconds = item.second.as<int64_t>();
-        else if (key == "extra") plan.slurm.extra = item.second.as<std::vector<std::string>>();
-        else
-          grid_error(grid_path, fmt::format("unknown key slurm.{} (valid: partition, time, account, mem, gpus, "
-                                            "cpus_per_task, signal_seconds, extra)", key));
-      } catch (const YAML::Exception&) {
-        grid_error(grid_path, fmt::format("slurm.{}: wrong type", key));
-      }
-    }
-  }
-
   // The product of the axes, last axis fastest.
   size_t total = 1;
   for (const auto& v : values) total *= v.size();
@@ -135,7 +89,7 @@ SweepPlan expand_sweep(const std::string& grid_path, const std::string& dir) {
       const auto& v = values[a][pick[a]];
       run.values.emplace_back(plan.axes[a], v);
       run.overrides.push_back(plan.axes[a] + "=" + v);
-      parts.push_back(last_component(plan.axes[a]) + "-" + slug(v));
+      parts.push_back(last_component(plan.axes[a]) + "-" + sweep_slug(v));
     }
     run.name = fmt::format("{}", fmt::join(parts, "__"));
     if (!names.insert(run.name).second) run.name += fmt::format("__{}", index);
@@ -143,7 +97,7 @@ SweepPlan expand_sweep(const std::string& grid_path, const std::string& dir) {
     run.config = plan.dir + "/configs/" + run.name + ".yaml";
     run.run_dir = plan.dir + "/runs/" + run.name;
     try {
-      (void)load_config(plan.base, run.overrides);
+      (void)codec.read(plan.base, run.overrides);
     } catch (const ConfigError& e) {
       grid_error(grid_path, fmt::format("run {}: {}", run.name, e.what()));
     }
@@ -152,13 +106,13 @@ SweepPlan expand_sweep(const std::string& grid_path, const std::string& dir) {
   return plan;
 }
 
-void write_sweep(const SweepPlan& plan) {
+void write_sweep(const SweepPlan& plan, const ConfigCodec& codec) {
   std::error_code ec;
   fs::create_directories(plan.dir + "/configs", ec);
   if (ec) throw IoError(plan.dir, "cannot create the sweep directory: " + ec.message());
   io::Json runs = io::Json::array();
   for (const auto& r : plan.runs) {
-    io::write_file_atomic(r.config, to_yaml(load_config(plan.base, r.overrides).config));
+    io::write_file_atomic(r.config, codec.write(codec.read(plan.base, r.overrides)));
     io::Json values = io::Json::object();
     for (const auto& [k, v] : r.values) values.set(k, v);
     runs.push_back(io::Json::object().set("name", r.name).set("config", r.config).set("run_dir", r.run_dir).set("values", values));
@@ -200,6 +154,15 @@ SweepPlan read_sweep(const std::string& dir) {
   return plan;
 }
 
+void merge_slurm_flags(SlurmOptions& s, const SlurmOptions& f) {
+  if (!f.partition.empty()) s.partition = f.partition;
+  if (!f.time.empty()) s.time = f.time;
+  if (!f.account.empty()) s.account = f.account;
+  if (!f.mem.empty()) s.mem = f.mem;
+  if (f.gpus > 0) s.gpus = f.gpus;
+  if (f.cpus_per_task > 0) s.cpus_per_task = f.cpus_per_task;
+}
+
 std::string sbatch_script(const SweepPlan& plan, const std::string& flowood) {
   const auto& s = plan.slurm;
   std::string out = "#!/bin/bash\n";
@@ -238,4 +201,73 @@ std::string sbatch_script(const SweepPlan& plan, const std::string& flowood) {
   return out;
 }
 
-}  // namespace flowood::app
+namespace {
+/// Starts `flowood run CONFIG --run-dir DIR --set threads=T` with stdout and stderr in `log`.
+pid_t start_run(const std::string& binary, const SweepRun& run, int64_t threads, const std::string& log) {
+  std::vector<std::string> args = {binary, "run", run.config, "--run-dir", run.run_dir, "--set",
+                                   fmt::format("threads={}", threads)};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) throw Error(fmt::format("cannot start {}: {}", binary, std::strerror(rc)));
+  return pid;
+}
+
+}  // namespace
+
+/// Runs every run of the plan, `jobs` at a time; returns the exit status of each.
+std::map<std::string, int> run_sweep_locally(const SweepPlan& plan, const std::string& binary, int64_t jobs) {
+  const auto cores = static_cast<int64_t>(std::max(1u, std::thread::hardware_concurrency()));
+  const int64_t threads = std::max<int64_t>(1, cores / jobs);
+  fs::create_directories(plan.dir + "/logs");
+  std::map<pid_t, const SweepRun*> running;
+  std::map<std::string, int> status;
+  size_t next = 0;
+  while (next < plan.runs.size() || !running.empty()) {
+    while (next < plan.runs.size() && static_cast<int64_t>(running.size()) < jobs) {
+      const auto& run = plan.runs[next++];
+      const auto log = plan.dir + "/logs/" + run.name + ".log";
+      running[start_run(binary, run, threads, log)] = &run;
+      flowood::log().info("[{}/{}] started {} (log {})", next, plan.runs.size(), run.name, log);
+    }
+    int ws = 0;
+    const pid_t done = ::waitpid(-1, &ws, 0);
+    if (done < 0) {
+      if (errno == EINTR) continue;
+      throw Error(std::string("waitpid failed: ") + std::strerror(errno));
+    }
+    const auto it = running.find(done);
+    if (it == running.end()) continue;
+    const int code = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+    status[it->second->name] = code;
+    io::write_file_atomic(plan.dir + "/logs/" + it->second->name + ".exit", std::to_string(code) + "\n");
+    if (code == 0) flowood::log().info("finished {} (exit 0)", it->second->name);
+    else flowood::log().error("FAILED {} (exit {})", it->second->name, code);
+    running.erase(it);
+  }
+  return status;
+}
+
+std::string submit_sbatch(const std::string& script_path) {
+  const std::string cmd = "sbatch --parsable '" + script_path + "'";
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  if (!pipe) throw Error("cannot run sbatch");
+  char buffer[256];
+  std::string job;
+  while (std::fgets(buffer, sizeof buffer, pipe)) job += buffer;
+  const int rc = ::pclose(pipe);
+  if (rc != 0)
+    throw Error(fmt::format("sbatch failed (exit {}) for {}; is Slurm installed here? --dry-run writes the script only",
+                            WIFEXITED(rc) ? WEXITSTATUS(rc) : rc, script_path));
+  while (!job.empty() && (job.back() == '\n' || job.back() == '\r')) job.pop_back();
+  return job;
+}
+
+}  // namespace flowood::experiment

@@ -1,4 +1,4 @@
-#include "bench.hpp"
+#include "flowood/experiment/bench.hpp"
 
 #include <malloc.h>
 
@@ -11,7 +11,6 @@
 
 #include <fmt/format.h>
 #include <torch/cuda.h>
-#include <torch/nn/utils/clip_grad.h>
 #include <torch/torch.h>
 #include <torch/version.h>
 
@@ -23,10 +22,11 @@
 #include "flowood/data/dataset.hpp"
 #include "flowood/flows/factory.hpp"
 #include "flowood/flows/precision.hpp"
+#include "flowood/flows/preprocess.hpp"
 #include "flowood/ood/score.hpp"
 #include "flowood/train/trainer.hpp"
 
-namespace flowood::app {
+namespace flowood::experiment {
 namespace {
 using Clock = std::chrono::steady_clock;
 
@@ -211,8 +211,7 @@ MachineLimits probe_machine(bool bf16) {
   return m;
 }
 
-ModelBench bench_model(const LoadedConfig& loaded, const BenchSettings& s, int64_t reference_parameters) {
-  const auto& cfg = loaded.config;
+ModelBench bench_model(const config::ExperimentConfig& cfg, const BenchSettings& s, int64_t reference_parameters) {
   const auto device = resolve_device(cfg.device);
   const auto seed = static_cast<uint64_t>(cfg.seed);
   torch::manual_seed(seed);
@@ -261,15 +260,8 @@ ModelBench bench_model(const LoadedConfig& loaded, const BenchSettings& s, int64
       const auto t0 = Clock::now();
       const auto x = data::to_model_input(examples.narrow(0, (step % pool) * batch, batch), device);
       auto noise_gen = make_generator(seed, Stream::kTrainNoise, static_cast<uint64_t>(step));
-      optimizer->zero_grad();
-      const auto lp = model->log_prob(x, noise_gen);
-      const auto loss = -lp.mean();
-      loss.backward();
-      if (cfg.train.max_grad_norm > 0)
-        for (auto& group : optimizer->param_groups())
-          torch::nn::utils::clip_grad_norm_(group.params(), cfg.train.max_grad_norm);
-      optimizer->step();
-      const double loss_value = loss.item<double>();
+      const double loss_value =
+          train::train_step(*model, *optimizer, x, flows::uniform_noise_like(x, noise_gen), cfg.train.max_grad_norm);
       sync(device);
       if (step >= s.warmup) times.push_back(seconds_since(t0));
       log().debug("bench {}: train step {} {:.3f} s, loss {:.1f}", b.name, step + 1, seconds_since(t0), loss_value);
@@ -349,4 +341,4 @@ io::Json to_json(const ModelBench& b, const MachineLimits* limits) {
   return j;
 }
 
-}  // namespace flowood::app
+}  // namespace flowood::experiment

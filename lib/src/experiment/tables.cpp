@@ -1,11 +1,11 @@
-#include "tables.hpp"
+#include "flowood/experiment/tables.hpp"
 
 #include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
 
-namespace flowood::app {
+namespace flowood::experiment {
 namespace {
 double mean(const std::vector<double>& v) {
   double s = 0;
@@ -71,4 +71,4 @@ io::Json score_stats_json(const io::CsvTable& table, const std::string& file) {
       .set("bpd_mean", mean(bpd));
 }
 
-}  // namespace flowood::app
+}  // namespace flowood::experiment

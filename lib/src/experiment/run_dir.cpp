@@ -1,4 +1,4 @@
-#include "run_dir.hpp"
+#include "flowood/experiment/run_dir.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -21,10 +21,7 @@
 
 namespace fs = std::filesystem;
 
-namespace flowood::app {
-namespace {
-// Keys that may change between a run and its resumption: they affect how long it runs, what it
-// logs, where it finds data, or later evaluation stages — not the trajectory of the parameters.
+namespace flowood::experiment {
 bool may_change_on_resume(const std::string& key) {
   static const std::vector<std::string> allowed = {"name", "device", "threads", "train.epochs", "train.max_steps",
                                                    "train.checkpoint_every", "train.eval_every", "train.eval_limit",
@@ -48,7 +45,15 @@ std::map<std::string, std::string> flatten(const config::ExperimentConfig& c) {
   });
   return out;
 }
-}  // namespace
+
+std::vector<std::string> resume_conflicts(const config::ExperimentConfig& stored, const config::ExperimentConfig& now) {
+  const auto before = flatten(stored), after = flatten(now);
+  std::vector<std::string> changed;
+  for (const auto& [key, value] : after)
+    if (!may_change_on_resume(key) && before.at(key) != value)
+      changed.push_back(fmt::format("{} ({} → {})", key, before.at(key), value));
+  return changed;
+}
 
 std::string safe_file_name(const std::string& spec) {
   std::string safe;
@@ -62,24 +67,19 @@ RunPaths run_paths(const std::string& explicit_dir, const config::ExperimentConf
   return {explicit_dir.empty() ? "runs/" + config.name : explicit_dir};
 }
 
-void prepare_run_dir(const RunPaths& run, const LoadedConfig& loaded) {
+void prepare_run_dir(const RunPaths& run, const config::ExperimentConfig& config, const ConfigCodec& codec) {
   std::error_code ec;
   fs::create_directories(run.dir, ec);
   if (ec) throw IoError(run.dir, "cannot create run directory: " + ec.message());
   if (::access(run.dir.c_str(), W_OK) != 0) throw IoError(run.dir, "run directory is not writable");
   if (fs::exists(run.checkpoint()) && fs::exists(run.config())) {
-    const auto stored = load_config(run.config(), {});
-    const auto before = flatten(stored.config), now = flatten(loaded.config);
-    std::vector<std::string> changed;
-    for (const auto& [key, value] : now)
-      if (!may_change_on_resume(key) && before.at(key) != value)
-        changed.push_back(fmt::format("{} ({} → {})", key, before.at(key), value));
+    const auto changed = resume_conflicts(codec.read(run.config(), {}), config);
     if (!changed.empty())
       throw ConfigError("", fmt::format("{}: the run in this directory was trained with a different config; "
                                         "changed: {}. Use another --run-dir, or remove the directory to start over",
                                         run.dir, fmt::join(changed, ", ")));
   }
-  io::write_file_atomic(run.config(), to_yaml(loaded.config));
+  io::write_file_atomic(run.config(), codec.write(config));
   add_log_file(run.log_file());
 }
 
@@ -106,14 +106,14 @@ void write_manifest(const RunPaths& run, const config::ExperimentConfig& config,
   io::write_json_file(run.manifest(), manifest);
 }
 
-LoadedRun load_run(const std::string& dir, const torch::Device& device) {
+LoadedRun load_run(const std::string& dir, const torch::Device& device, const ConfigCodec& codec) {
   const RunPaths run{dir};
   if (!fs::is_directory(dir)) throw IoError(dir, "no such run directory");
   if (!fs::exists(run.config())) throw IoError(run.config(), "run directory has no config.yaml");
   if (!fs::exists(run.checkpoint())) throw IoError(run.checkpoint(), "run directory has no checkpoint (train it first)");
   LoadedRun out;
-  out.config = load_config(run.config(), {});
-  out.model = flows::make_flow(out.config.config.model);
+  out.config = codec.read(run.config(), {});
+  out.model = flows::make_flow(out.config.model);
   out.model->to(device);
   out.device = device;
   out.step = train::load_checkpoint(run.checkpoint(), *out.model, nullptr, device).step;
@@ -121,16 +121,17 @@ LoadedRun load_run(const std::string& dir, const torch::Device& device) {
   return out;
 }
 
-LoadedRun open_run(const std::string& dir, const std::string& device_flag) {
+LoadedRun open_run(const std::string& dir, const std::string& device_flag, const ConfigCodec& codec) {
   if (!fs::is_directory(dir)) throw IoError(dir, "no such run directory");
-  const auto stored = load_config(RunPaths{dir}.config(), {});
-  const auto device = resolve_device(device_flag.empty() ? stored.config.device : device_flag, "--device");
-  apply_threads(stored.config);
-  return load_run(dir, device);
+  const auto stored = codec.read(RunPaths{dir}.config(), {});
+  const auto device = resolve_device(device_flag.empty() ? stored.device : device_flag, "--device");
+  apply_threads(stored);
+  return load_run(dir, device, codec);
 }
 
-LoadedRun open_image_run(const std::string& dir, const std::string& device_flag, const std::string& verb) {
-  auto run = open_run(dir, device_flag);
+LoadedRun open_image_run(const std::string& dir, const std::string& device_flag, const std::string& verb,
+                         const ConfigCodec& codec) {
+  auto run = open_run(dir, device_flag, codec);
   if (run.model->input_shape().size() != 3)
     throw Error(fmt::format("{} works on image models; {} is a {} flow on vectors of {} features", verb, dir,
                                  run.model->family(), run.model->dim()));
@@ -156,4 +157,4 @@ std::vector<std::string> command_line() {
   return args;
 }
 
-}  // namespace flowood::app
+}  // namespace flowood::experiment

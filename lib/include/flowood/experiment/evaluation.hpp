@@ -1,6 +1,6 @@
 #pragma once
-// OOD metrics of every score method: one evaluation per (method, OOD set) with bootstrap
-// confidence intervals, the typicality test's group decisions, ROC/PR curves and the table run prints.
+/// OOD metrics of every score method: one evaluation per (method, OOD set) with bootstrap
+/// confidence intervals, the typicality test's group decisions, ROC/PR curves and the table run prints.
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,7 +10,7 @@
 #include "flowood/ood/curves.hpp"
 #include "flowood/ood/metrics.hpp"
 
-namespace flowood::app {
+namespace flowood::experiment {
 
 /// One method's score tables: tables[0] the in-distribution test set, the rest the OOD sets.
 struct MethodResults {
@@ -51,4 +51,4 @@ void write_curves(const std::string& dir, const std::vector<MethodResults>& meth
 /// FPR95 both ways, detection error.
 std::string format_evaluation_table(const std::vector<Evaluation>& evaluations);
 
-}  // namespace flowood::app
+}  // namespace flowood::experiment

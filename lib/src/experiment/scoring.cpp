@@ -1,0 +1,345 @@
+#include "flowood/experiment/scoring.hpp"
+
+#include <cmath>
+#include <algorithm>
+#include <filesystem>
+#include <functional>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "flowood/core/error.hpp"
+#include "flowood/core/log.hpp"
+#include "flowood/flows/precision.hpp"
+#include "flowood/flows/preprocess.hpp"
+#include "flowood/experiment/stages.hpp"
+
+namespace fs = std::filesystem;
+
+namespace flowood::experiment {
+namespace {
+
+std::vector<double> labels_of(const data::ImageDataset& d) {
+  if (!d.has_labels()) return {};
+  const auto l = d.labels.to(torch::kFloat64).contiguous();
+  return {l.data_ptr<double>(), l.data_ptr<double>() + l.numel()};
+}
+
+/// index,label then the named columns, with `meta`.
+io::CsvTable per_example_table(const io::CsvTable& like, std::map<std::string, std::string> meta,
+                               std::vector<std::pair<std::string, std::vector<double>>> columns) {
+  io::CsvTable t;
+  t.meta = std::move(meta);
+  t.add_column(io::kScoreIndexColumn, like.column(io::kScoreIndexColumn));
+  t.add_column(io::kScoreLabelColumn, like.column(io::kScoreLabelColumn));
+  for (auto& [name, values] : columns) t.add_column(name, std::move(values));
+  return t;
+}
+
+std::string step_list(const std::vector<std::unique_ptr<LoadedRun>>& runs) {
+  std::vector<std::string> steps;
+  for (const auto& r : runs) steps.push_back(std::to_string(r->step));
+  return fmt::format("{}", fmt::join(steps, ";"));
+}
+
+
+
+using Meta = std::map<std::string, std::string>;
+
+/// One score method: the metadata known before computing (a score file whose metadata match is
+/// reused) and the computation from the run's log-likelihood table `base`.
+struct Method {
+  bool needs_loglik = true;  ///< computes from the run's log-likelihoods (`base`)
+  std::function<void(MethodScorer&, const std::string& spec, Meta&)> describe;
+  std::function<io::CsvTable(MethodScorer&, const std::string& spec, const io::CsvTable& base, Meta&)> compute;
+};
+
+io::CsvTable loglik_method(const std::string& method, const io::CsvTable& base) {
+  const auto& info = ood::score_method(method);
+  auto table = base;
+  table.meta["score"] = method;
+  table.meta["higher_is_in"] = info.higher_is_in ? "true" : "false";
+  table.meta["unit"] = info.unit;
+  return table;
+}
+
+const config::ScoreConfig& score_config(const MethodScorer& s) { return s.run().config.score; }
+
+std::string reference_spec(const MethodScorer& s) {
+  return s.sources().typicality_reference.empty() ? s.run().config.data.train : s.sources().typicality_reference;
+}
+
+/// The method table: every name of ood::score_methods() has a row.
+const std::map<std::string, Method>& method_table() {
+  static const std::map<std::string, Method> table = {
+      {"loglik",
+       {true, nullptr, [](MethodScorer&, const std::string&, const io::CsvTable& base, Meta&) { return loglik_method("loglik", base); }}},
+      {"bpd",
+       {true, nullptr, [](MethodScorer&, const std::string&, const io::CsvTable& base, Meta&) { return loglik_method("bpd", base); }}},
+      {"input-complexity",
+       {true, [](MethodScorer& s, const std::string&, Meta& meta) { meta["codec"] = score_config(s).codec; },
+        [](MethodScorer& s, const std::string& spec, const io::CsvTable& base, Meta& meta) {
+          const auto dataset = load_for_model(s.run().config, spec, s.limit());
+          const auto bits = ood::compressed_bits(dataset.images, ood::parse_codec(score_config(s).codec));
+          const auto& ll = base.column(io::kScoreLoglikColumn);
+          return per_example_table(base, meta, {{"input-complexity", ood::input_complexity_scores(ll, bits)},
+                                                {"loglik", ll},
+                                                {"complexity_bits", bits}});
+        }}},
+      {"likelihood-ratio",
+       {true,
+        [](MethodScorer& s, const std::string&, Meta& meta) {
+          meta["background"] = s.sources().background_dir;
+          meta["background_step"] = std::to_string(s.background().step);
+        },
+        [](MethodScorer& s, const std::string& spec, const io::CsvTable& base, Meta& meta) {
+          const auto& dir = s.sources().background_dir;
+          const auto bg = s.loglik_of(s.background(), dir, spec, s.cache_file(dir, spec));
+          const auto& ll = base.column(io::kScoreLoglikColumn);
+          const auto& llb = bg.column(io::kScoreLoglikColumn);
+          return per_example_table(base, meta, {{"likelihood-ratio", ood::likelihood_ratio(ll, llb)},
+                                                {"loglik", ll},
+                                                {"loglik_background", llb}});
+        }}},
+      {"waic",
+       {true,
+        [](MethodScorer& s, const std::string&, Meta& meta) {
+          meta["ensemble"] = fmt::format("{}", fmt::join(s.sources().ensemble_dirs, ";"));
+          meta["ensemble_steps"] = step_list(s.ensemble());
+        },
+        [](MethodScorer& s, const std::string& spec, const io::CsvTable& base, Meta& meta) {
+          std::vector<std::vector<double>> members{base.column(io::kScoreLoglikColumn)};
+          const auto& runs = s.ensemble();
+          for (size_t k = 0; k < runs.size(); ++k) {
+            const auto& dir = s.sources().ensemble_dirs[k];
+            members.push_back(s.loglik_of(*runs[k], dir, spec, s.cache_file(dir, spec)).column(io::kScoreLoglikColumn));
+          }
+          const auto w = ood::waic(members);
+          std::vector<double> mean(w.size()), var(w.size());
+          for (size_t i = 0; i < w.size(); ++i) {
+            for (const auto& m : members) mean[i] += m[i] / static_cast<double>(members.size());
+            var[i] = mean[i] - w[i];
+          }
+          return per_example_table(base, meta, {{"waic", w}, {"loglik_mean", mean}, {"loglik_var", var}});
+        }}},
+      {"bn-train",
+       {false, [](MethodScorer& s, const std::string&, Meta& meta) { meta["batch_size"] = std::to_string(s.options().batch_size); },
+        [](MethodScorer& s, const std::string& spec, const io::CsvTable&, Meta& meta) {
+          const auto bn = s.loglik_of(s.run(), s.run_dir(), spec, {}, /*bn_train=*/true);
+          meta["dataset"] = bn.meta.at("dataset");
+          return per_example_table(bn, meta, {{"bn-train", bn.column(io::kScoreLoglikColumn)}, {"bpd", bn.column(io::kScoreBpdColumn)}});
+        }}},
+      {"typicality",
+       {true,
+        [](MethodScorer& s, const std::string&, Meta& meta) {
+          const auto& ref = s.typicality_reference();
+          meta["batch_m"] = std::to_string(score_config(s).typicality_batch);
+          meta["reference"] = reference_spec(s);
+          meta["entropy"] = fmt::format("{}", ref.entropy);
+          meta["threshold"] = fmt::format("{}", ref.threshold);
+        },
+        [](MethodScorer& s, const std::string& spec, const io::CsvTable& base, Meta& meta) {
+          const auto& ref = s.typicality_reference();
+          const int64_t m = score_config(s).typicality_batch;
+          const auto batches = ood::typicality_batches(base.column(io::kScoreLoglikColumn), ref.entropy, m);
+          if (batches.empty())
+            throw DataError(spec, fmt::format("has {} examples, fewer than one typicality batch of {}", base.num_rows(), m));
+          std::vector<double> index, first, eps, mean_nll;
+          for (const auto& b : batches) {
+            index.push_back(static_cast<double>(index.size()));
+            first.push_back(static_cast<double>(b.first));
+            eps.push_back(b.epsilon);
+            mean_nll.push_back(b.mean_nll);
+          }
+          io::CsvTable table;
+          table.meta = meta;
+          table.add_column("batch", std::move(index));
+          table.add_column("first", std::move(first));
+          table.add_column("typicality", std::move(eps));
+          table.add_column("mean_nll", std::move(mean_nll));
+          return table;
+        }}},
+  };
+  return table;
+}
+
+/// The row of `method`; ConfigError listing the valid names (ood::score_method) otherwise.
+const Method& method_of(const std::string& method) {
+  (void)ood::score_method(method);  // an unknown name lists the valid ones
+  const auto& table = method_table();
+  const auto it = table.find(method);
+  if (it == table.end()) throw Error(fmt::format("score method {} has no implementation in experiment/scoring", method));
+  return it->second;
+}
+
+}  // namespace
+
+std::vector<std::string> MethodScorer::method_names() {
+  std::vector<std::string> names;
+  for (const auto& [name, method] : method_table()) names.push_back(name);
+  return names;
+}
+
+std::string method_score_file(const RunPaths& run, const std::string& spec, const std::string& method) {
+  auto path = run.score_file(spec);
+  if (method == "loglik" || method == "bpd") return path;
+  return path.substr(0, path.size() - 4) + "." + method + ".csv";
+}
+
+bool score_file_is_current(const std::string& path, const std::map<std::string, std::string>& meta) {
+  if (path.empty() || !fs::exists(path)) return false;
+  try {
+    const auto t = io::read_score_csv(path);
+    for (const auto& [key, value] : meta) {
+      if (key == "precision" && value == "fp32" && !t.meta.count(key)) continue;  // files from before the key
+      if (!t.meta.count(key) || t.meta.at(key) != value) return false;
+    }
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+MethodScorer::MethodScorer(const LoadedRun& run, std::string run_dir, ood::LoglikOptions options, int64_t limit,
+                           MethodSources sources, ConfigCodec codec, std::string cache_dir)
+    : run_(run),
+      run_dir_(std::move(run_dir)),
+      options_(std::move(options)),
+      limit_(limit),
+      sources_(std::move(sources)),
+      codec_(std::move(codec)),
+      cache_dir_(std::move(cache_dir)) {}
+
+std::string MethodScorer::cache_file(const std::string& dir, const std::string& spec) const {
+  return cache_dir_.empty() ? std::string() : method_score_file(RunPaths{dir}, spec, "loglik");
+}
+
+io::CsvTable MethodScorer::own_loglik(const std::string& spec) {
+  return loglik_of(run_, run_dir_, spec, cache_file(run_dir_, spec));
+}
+
+MethodScorer::~MethodScorer() = default;
+
+std::map<std::string, std::string> MethodScorer::base_meta(const std::string& method, const std::string& spec) const {
+  const auto& info = ood::score_method(method);
+  return {{"spec", spec},
+          {"score", method},
+          {"higher_is_in", info.higher_is_in ? "true" : "false"},
+          {"unit", info.unit},
+          {"model", run_dir_},
+          {"step", std::to_string(run_.step)},
+          {"samples", std::to_string(options_.samples)},
+          {"seed", std::to_string(options_.seed)},
+          {"limit", std::to_string(limit_)},
+          {"precision", flows::precision_name(flows::st_precision())}};
+}
+
+io::CsvTable MethodScorer::loglik_of(const LoadedRun& model, const std::string& model_dir, const std::string& spec,
+                                     const std::string& cache_csv, bool bn_train) {
+  std::map<std::string, std::string> meta = {{"spec", spec},
+                                             {"score", "loglik"},
+                                             {"higher_is_in", "true"},
+                                             {"model", model_dir},
+                                             {"step", std::to_string(model.step)},
+                                             {"samples", std::to_string(options_.samples)},
+                                             {"seed", std::to_string(options_.seed)},
+                                             {"limit", std::to_string(limit_)},
+                                             {"precision", flows::precision_name(flows::st_precision())}};
+  if (score_file_is_current(cache_csv, meta)) {
+    log().info("scores of {} under {} are current: {}", spec, model_dir, cache_csv);
+    return io::read_score_csv(cache_csv);
+  }
+  const auto dataset = load_for_model(model.config, spec, limit_);
+  auto options = options_;
+  options.batch_norm_train_mode = bn_train;
+  log().info("scoring {} under {} ({} examples, {} sample{} each{})", dataset.spec, model_dir, dataset.size(),
+             options.samples, options.samples == 1 ? "" : "s", bn_train ? ", batch norm in train mode" : "");
+  const auto scores = ood::score_loglik(*model.model.ptr(), dataset, options);
+  meta["dataset"] = dataset.spec;
+  auto table = io::make_loglik_score_table(scores.loglik, scores.bpd, labels_of(dataset), meta);
+  if (!cache_csv.empty()) {
+    fs::create_directories(fs::path(cache_csv).parent_path());
+    io::write_score_csv(cache_csv, table);
+  }
+  return table;
+}
+
+const LoadedRun& MethodScorer::background() {
+  if (!background_) {
+    if (sources_.background_dir.empty() || !fs::exists(RunPaths{sources_.background_dir}.checkpoint()))
+      throw ConfigError("scores", fmt::format("likelihood-ratio needs a background run ({}); `flowood run` trains it "
+                                              "when scores lists likelihood-ratio, `score` takes --background DIR",
+                                              sources_.background_dir.empty() ? "none given" : sources_.background_dir + " has no checkpoint"));
+    background_ = std::make_unique<LoadedRun>(load_run(sources_.background_dir, run_.device, codec_));
+  }
+  return *background_;
+}
+
+const std::vector<std::unique_ptr<LoadedRun>>& MethodScorer::ensemble() {
+  if (ensemble_.empty()) {
+    if (sources_.ensemble_dirs.empty())
+      throw ConfigError("score.ensemble", "waic needs other ensemble members; `flowood run` trains score.ensemble − 1 "
+                                          "of them when scores lists waic, `score` takes --ensemble DIR (repeatable)");
+    for (const auto& dir : sources_.ensemble_dirs) {
+      ensemble_.push_back(std::make_unique<LoadedRun>(load_run(dir, run_.device, codec_)));
+      if (ensemble_.back()->model->dim() != run_.model->dim())
+        throw ConfigError("score.ensemble", fmt::format("{} models {} dimensions, this run {}", dir,
+                                                        ensemble_.back()->model->dim(), run_.model->dim()));
+    }
+  }
+  return ensemble_;
+}
+
+const ood::TypicalityReference& MethodScorer::typicality_reference() {
+  if (!reference_) {
+    const auto& cfg = run_.config;
+    const auto spec = reference_spec(*this);
+    const auto table = own_loglik(spec);
+    ood::TypicalityOptions o;
+    o.batch = cfg.score.typicality_batch;
+    o.bootstrap = cfg.score.typicality_bootstrap;
+    o.alpha = cfg.score.typicality_alpha;
+    o.seed = static_cast<uint64_t>(cfg.seed);
+    reference_ = std::make_unique<ood::TypicalityReference>(ood::typicality_reference(table.column(io::kScoreLoglikColumn), o));
+    log().info("typicality reference {}: {} examples, entropy estimate {:.2f} nats, threshold {:.3f} nats (M = {}, alpha {})",
+               spec, reference_->n, reference_->entropy, reference_->threshold, o.batch, o.alpha);
+  }
+  return *reference_;
+}
+
+io::CsvTable MethodScorer::score(const std::string& method, const std::string& spec, const std::string& out_csv) {
+  const auto& impl = method_of(method);
+  auto meta = base_meta(method, spec);
+  if (impl.describe) impl.describe(*this, spec, meta);
+  // loglik and bpd are the cached log-likelihood table itself, current or recomputed below.
+  if (method != "loglik" && method != "bpd" && score_file_is_current(out_csv, meta)) {
+    log().info("{} scores of {} are current: {}", method, spec, out_csv);
+    return io::read_score_csv(out_csv);
+  }
+  const auto base = impl.needs_loglik ? own_loglik(spec) : io::CsvTable{};
+  if (!base.columns.empty()) meta["dataset"] = base.meta.at("dataset");
+  auto table = impl.compute(*this, spec, base, meta);
+  if (!out_csv.empty()) {
+    fs::create_directories(fs::path(out_csv).parent_path());
+    io::write_score_csv(out_csv, table);
+  }
+  return table;
+}
+
+MethodSources default_sources(const std::string& run_dir, const config::ExperimentConfig& config,
+                              const std::string& background, const std::vector<std::string>& ensemble,
+                              const std::string& reference) {
+  MethodSources s;
+  s.background_dir = background.empty() ? run_dir + "/background" : background;
+  s.ensemble_dirs = ensemble;
+  const auto members = fs::path(run_dir) / "ensemble";
+  if (s.ensemble_dirs.empty() && fs::is_directory(members)) {
+    for (const auto& entry : fs::directory_iterator(members))
+      if (fs::exists(entry.path() / "checkpoint.pt")) s.ensemble_dirs.push_back(entry.path().string());
+    std::sort(s.ensemble_dirs.begin(), s.ensemble_dirs.end());
+  }
+  s.typicality_reference = reference.empty() ? config.score.typicality_reference : reference;
+  return s;
+}
+
+}  // namespace flowood::experiment
