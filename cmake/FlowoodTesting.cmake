@@ -1,16 +1,28 @@
 # Helpers for the test tree.
 #
-# flowood_add_unit_tests(AREA DIR): one GoogleTest executable from DIR/*.cpp, tests discovered
+# flowood_add_test_support(): library flowood_test_support, the fixture writers of tests/support
+# (data_writers.hpp), linked into every unit-test executable.
+#
+# flowood_add_unit_tests(AREA SOURCES...): one GoogleTest executable from SOURCES, tests discovered
 # into CTest with label "unit" (a test whose name contains "Slow" gets "slow" too, one with a
 # "_CUDA" suffix needs a GPU and skips itself, with a message, without one).
-function(flowood_add_unit_tests area dir)
-  file(GLOB sources CONFIGURE_DEPENDS ${dir}/*.cpp)
-  if(NOT sources)
-    return()
+function(flowood_add_test_support)
+  add_library(flowood_test_support STATIC ${PROJECT_SOURCE_DIR}/tests/support/data_writers.cpp)
+  target_include_directories(flowood_test_support PUBLIC ${PROJECT_SOURCE_DIR}/tests/support)
+  target_link_libraries(flowood_test_support PUBLIC flowood::flowood
+                        PRIVATE ${OpenCV_LIBS} ZLIB::ZLIB ${FLOWOOD_MATIO_TARGET})
+  target_include_directories(flowood_test_support PRIVATE ${OpenCV_INCLUDE_DIRS})
+  flowood_warnings(flowood_test_support)
+  if(FLOWOOD_PCH)
+    target_precompile_headers(flowood_test_support REUSE_FROM flowood_lib)
   endif()
+endfunction()
+
+function(flowood_add_unit_tests area)
+  set(sources ${ARGN})
   set(target flowood_${area}_tests)
   add_executable(${target} ${sources} ${PROJECT_SOURCE_DIR}/tests/support/test_main.cpp)
-  target_link_libraries(${target} PRIVATE flowood::flowood GTest::gtest)
+  target_link_libraries(${target} PRIVATE flowood::flowood flowood_test_support GTest::gtest)
   target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/tests/support ${OpenCV_INCLUDE_DIRS})
   target_link_libraries(${target} PRIVATE ${OpenCV_LIBS})
   # Paths reach the tests through a generated header, not -D flags, so the precompiled

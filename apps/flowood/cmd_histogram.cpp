@@ -65,7 +65,6 @@ void run_histogram(HistogramCmdOptions o) {
   io::check_output_path(o.out_path, "--out");
   io::check_output_path(o.csv_path, "--csv");
 
-  const double fraction = o.clip_percent / 100.0;
   std::vector<viz::HistogramSeries> series;
   std::vector<std::int64_t> dropped;
   for (std::size_t i = 0; i < o.files.size(); ++i) {

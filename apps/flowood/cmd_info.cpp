@@ -23,7 +23,7 @@ void run_info(const InfoOptions& o) {
     std::cout << reference_yaml();
     return;
   }
-  const auto loaded = load_config(o.config_path, o.config.overrides);
+  const auto loaded = load_config(o.config.config_path, o.config.overrides);
   if (o.resolved) {
     std::cout << to_yaml(loaded.config);
     return;

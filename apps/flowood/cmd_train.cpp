@@ -18,7 +18,7 @@ struct TrainOptions {
 
 void run_train(const TrainOptions& o) {
   // Without --config, an existing run directory supplies its own config (resume).
-  std::string config_path = o.config_path;
+  std::string config_path = o.config.config_path;
   if (config_path.empty()) {
     if (o.run_dir.empty() || !std::filesystem::exists(experiment::RunPaths{o.run_dir}.config()))
       throw ConfigError("--config", "needed (or a --run-dir holding a config.yaml to resume)");

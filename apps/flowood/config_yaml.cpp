@@ -16,6 +16,7 @@
 #include "flowood/experiment/validate.hpp"
 
 namespace flowood::app {
+namespace fs = std::filesystem;
 namespace {
 
 using FieldPtr = std::variant<int64_t*, double*, bool*, std::string*, std::vector<std::string>*, std::vector<int64_t>*>;

@@ -240,18 +240,6 @@ ImageDataset read_cifar10_bin(const std::vector<std::string>& files, int64_t lim
   return ds;
 }
 
-void write_cifar10_bin(const std::string& out, const torch::Tensor& images, const torch::Tensor& labels) {
-  if (!images.defined() || images.scalar_type() != torch::kUInt8 || images.dim() != 4 || images.size(1) != 3 ||
-      images.size(2) != 32 || images.size(3) != 32 || !labels.defined() || labels.dim() != 1 ||
-      labels.size(0) != images.size(0)) {
-    throw IoError(out, "write_cifar10_bin needs images [N, 3, 32, 32] uint8 and labels [N]");
-  }
-  const auto rec = torch::cat({labels.to(torch::kUInt8).view({-1, 1}), images.reshape({images.size(0), -1})}, 1).contiguous();
-  std::ofstream f(out, std::ios::binary);
-  f.write(reinterpret_cast<const char*>(rec.data_ptr<std::uint8_t>()), rec.numel());
-  if (!f) throw IoError(out, "write failed");
-}
-
 DatasetKind cifar10_kind() {
   DatasetKind kind;
   kind.name = "cifar10";

@@ -237,37 +237,8 @@ ReadResult read_labels(const std::string& path, int64_t limit) {
   return {tensor_from_vector(std::move(bytes), {keep}).to(torch::kInt64), header.count};
 }
 
-void append_u32(std::string& out, std::uint32_t v) {
-  out.push_back(static_cast<char>(v >> 24));
-  out.push_back(static_cast<char>(v >> 16));
-  out.push_back(static_cast<char>(v >> 8));
-  out.push_back(static_cast<char>(v));
-}
-
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-void write_bytes(const std::string& path, const std::string& header, const torch::Tensor& data) {
-  const auto contiguous = data.contiguous();
-  const auto* payload = contiguous.data_ptr<std::uint8_t>();
-  const auto payload_size = static_cast<std::size_t>(contiguous.numel());
-  if (ends_with(path, ".gz")) {
-    gzFile gz = gzopen(path.c_str(), "wb");
-    if (gz == nullptr) throw IoError(path, std::string("cannot open for writing: ") + std::strerror(errno));
-    bool ok = gzwrite(gz, header.data(), static_cast<unsigned>(header.size())) == static_cast<int>(header.size());
-    for (std::size_t off = 0; ok && off < payload_size; off += kChunk) {
-      const auto n = static_cast<unsigned>(std::min(kChunk, payload_size - off));
-      ok = gzwrite(gz, payload + off, n) == static_cast<int>(n);
-    }
-    if (gzclose(gz) != Z_OK || !ok) throw IoError(path, "gzip write failed");
-    return;
-  }
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "wb"), &std::fclose);
-  if (!file) throw IoError(path, std::string("cannot open for writing: ") + std::strerror(errno));
-  bool ok = std::fwrite(header.data(), 1, header.size(), file.get()) == header.size();
-  ok = ok && std::fwrite(payload, 1, payload_size, file.get()) == payload_size;
-  if (!ok || std::fflush(file.get()) != 0) throw IoError(path, std::string("write failed: ") + std::strerror(errno));
 }
 
 }  // namespace
@@ -312,29 +283,6 @@ std::optional<std::string> find_idx_labels_for(const std::string& images_path) {
     if (fs::is_regular_file(labels, ec)) return labels.string();
   }
   return std::nullopt;
-}
-
-void write_idx_images(const std::string& path, const torch::Tensor& images) {
-  if (!images.defined() || images.scalar_type() != torch::kUInt8 ||
-      !(images.dim() == 3 || (images.dim() == 4 && images.size(1) == 1))) {
-    throw IoError(path, "write_idx_images needs uint8 images [N, 1, H, W] or [N, H, W]");
-  }
-  const auto flat = images.dim() == 4 ? images.squeeze(1) : images;
-  std::string header;
-  append_u32(header, kIdxImagesMagic);
-  for (int d = 0; d < 3; ++d) append_u32(header, static_cast<std::uint32_t>(flat.size(d)));
-  write_bytes(path, header, flat.cpu());
-}
-
-void write_idx_labels(const std::string& path, const torch::Tensor& labels) {
-  if (!labels.defined() || labels.dim() != 1) throw IoError(path, "write_idx_labels needs labels [N]");
-  if (labels.numel() > 0 && (labels.min().item<int64_t>() < 0 || labels.max().item<int64_t>() > 255)) {
-    throw IoError(path, "IDX labels must be in 0..255");
-  }
-  std::string header;
-  append_u32(header, kIdxLabelsMagic);
-  append_u32(header, static_cast<std::uint32_t>(labels.size(0)));
-  write_bytes(path, header, labels.cpu().to(torch::kUInt8));
 }
 
 }  // namespace flowood::data

@@ -268,32 +268,4 @@ torch::Tensor decode_images(const std::vector<EncodedImage>& images, const Image
   return out;
 }
 
-void write_image(const std::string& path, const torch::Tensor& image, int jpeg_quality) {
-  if (!image.defined() || image.dim() != 3 || image.scalar_type() != torch::kUInt8 ||
-      (image.size(0) != 1 && image.size(0) != 3)) {
-    throw IoError(path, "write_image needs uint8 [C, H, W] with C = 1 or 3");
-  }
-  const auto hwc = image.permute({1, 2, 0}).contiguous();
-  cv::Mat img(static_cast<int>(image.size(1)), static_cast<int>(image.size(2)),
-              image.size(0) == 1 ? CV_8UC1 : CV_8UC3, hwc.data_ptr<std::uint8_t>());
-  cv::Mat bgr;
-  if (image.size(0) == 3) {
-    cv::cvtColor(img, bgr, cv::COLOR_RGB2BGR);
-  } else {
-    bgr = img;
-  }
-  std::vector<int> params;
-  const std::string l = lower(path);
-  if (l.size() > 4 && (l.substr(l.size() - 4) == ".jpg" || l.substr(l.size() - 5) == ".jpeg")) {
-    params = {cv::IMWRITE_JPEG_QUALITY, jpeg_quality};
-  }
-  bool ok = false;
-  try {
-    ok = cv::imwrite(path, bgr, params);
-  } catch (const cv::Exception& e) {
-    throw IoError(path, std::string("cannot write image: ") + e.what());
-  }
-  if (!ok) throw IoError(path, "cannot write image (unknown extension or unwritable directory)");
-}
-
 }  // namespace flowood::data

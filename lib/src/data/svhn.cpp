@@ -194,35 +194,6 @@ ImageDataset read_svhn_mat(const std::string& path, int64_t limit) {
   return ds;
 }
 
-void write_mat_file(const std::string& path, const std::vector<std::pair<std::string, torch::Tensor>>& variables) {
-  init_matio_logging();
-  MatPtr mat(Mat_CreateVer(path.c_str(), nullptr, MAT_FT_MAT5));
-  if (!mat) throw IoError(path, "cannot create MAT file");
-  for (const auto& [name, tensor] : variables) {
-    const bool u8 = tensor.scalar_type() == torch::kUInt8;
-    if (!u8 && tensor.scalar_type() != torch::kFloat64) throw IoError(path, "write_mat_file: uint8 or float64 tensors only");
-    std::vector<std::size_t> dims(tensor.sizes().begin(), tensor.sizes().end());
-    if (dims.size() == 1) dims.push_back(1);
-    // Column-major: reverse the dimension order, then make contiguous.
-    std::vector<int64_t> perm;
-    for (int64_t d = tensor.dim() - 1; d >= 0; --d) perm.push_back(d);
-    const auto col = tensor.permute(perm).contiguous();
-    VarPtr v(Mat_VarCreate(name.c_str(), u8 ? MAT_C_UINT8 : MAT_C_DOUBLE, u8 ? MAT_T_UINT8 : MAT_T_DOUBLE,
-                           static_cast<int>(dims.size()), dims.data(), col.data_ptr(), MAT_F_DONT_COPY_DATA));
-    if (!v || Mat_VarWrite(mat.get(), v.get(), MAT_COMPRESSION_ZLIB) != 0) {
-      throw IoError(path, "cannot write variable " + name);
-    }
-  }
-}
-
-void write_svhn_mat(const std::string& path, const torch::Tensor& images, const torch::Tensor& labels) {
-  // [N, 3, H, W] -> [H, W, 3, N]
-  const auto x = images.permute({2, 3, 1, 0}).contiguous();
-  auto y = labels.to(torch::kFloat64).clone();
-  y.masked_fill_(y == 0, 10.0);
-  write_mat_file(path, {{"X", x}, {"y", y.view({-1, 1})}});
-}
-
 DatasetKind svhn_kind() {
   DatasetKind kind;
   kind.name = "svhn";

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "flowood/core/error.hpp"
+#include "flowood/data/registry.hpp"
 
 namespace flowood::data {
 namespace {

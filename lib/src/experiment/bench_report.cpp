@@ -159,7 +159,6 @@ void check_bench_settings(const BenchSettings& s) {
   if (s.batch_size < 0) throw ConfigError("--batch-size", fmt::format("must be >= 1 (got {})", s.batch_size));
   if (s.score_batch_size < 0)
     throw ConfigError("--score-batch-size", fmt::format("must be >= 1 (got {})", s.score_batch_size));
-  if (!o.probe_only) check_precision(s.precision);
 }
 
 std::string speed_footnote(const std::vector<ModelBench>& results) {

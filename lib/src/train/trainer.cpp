@@ -15,12 +15,12 @@
 #include "flowood/core/error.hpp"
 #include "flowood/core/log.hpp"
 #include "flowood/core/rng.hpp"
+#include "flowood/data/mutate.hpp"
 #include "flowood/flows/glow.hpp"
 #include "flowood/flows/preprocess.hpp"
 #include "flowood/flows/standardize.hpp"
 #include "flowood/io/atomic_file.hpp"
 #include "flowood/io/json.hpp"
-#include "flowood/ood/methods.hpp"
 #include "flowood/ood/score.hpp"
 #include "flowood/train/checkpoint.hpp"
 #include "flowood/train/distributed.hpp"
@@ -265,7 +265,7 @@ TrainResult train(flows::FlowModelImpl& model, const data::ImageDataset& train_s
     const int64_t shard_count = std::min(tc.batch_size, count - shard_first);
     auto batch = train_set.images.index_select(0, perm.narrow(0, first, count));
     if (tc.mutation_rate > 0)
-      batch = ood::mutate(batch, tc.mutation_rate, make_generator(seed, Stream::kMutation, static_cast<uint64_t>(step)));
+      batch = data::mutate(batch, tc.mutation_rate, make_generator(seed, Stream::kMutation, static_cast<uint64_t>(step)));
     const auto x_global = data::to_model_input(batch, device).to(params.front().scalar_type());  // float64 models too
     auto noise_gen = make_generator(seed, Stream::kTrainNoise, static_cast<uint64_t>(step));
     const auto u_global = flows::uniform_noise_like(x_global, noise_gen);

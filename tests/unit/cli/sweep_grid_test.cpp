@@ -24,7 +24,7 @@ struct Grid {
 };
 
 TEST(SweepGrid, ProductIsLastAxisFastestWithReadableNames) {
-  Grid g("set:\n  train.lr: 0.001\naxes:\n  model.masks: ['[checkerboard x2]', '[cycle x2]']\n  seed: [1, 2]\n"
+  Grid g("set:\n  train.lr: 0.001\naxes:\n  model.masks: [[checkerboard x2], [cycle x2]]\n  seed: [1, 2]\n"
          "  model.flow: [coupling]\n");
   const auto plan = experiment::expand_sweep(read_sweep_grid(g.path, g.dir.file("out")), yaml_codec());
   ASSERT_EQ(plan.runs.size(), 4u);

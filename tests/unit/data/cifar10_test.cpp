@@ -16,6 +16,7 @@
 #include "flowood/data/tar.hpp"
 #include "temp_dir.hpp"
 #include "test_paths.hpp"
+#include "data_writers.hpp"
 
 namespace fs = std::filesystem;
 using namespace flowood::data;

@@ -12,6 +12,7 @@
 #include "flowood/data/image_decode.hpp"
 #include "flowood/data/registry.hpp"
 #include "temp_dir.hpp"
+#include "data_writers.hpp"
 
 namespace fs = std::filesystem;
 using namespace flowood::data;

@@ -13,6 +13,7 @@
 #include "flowood/core/error.hpp"
 #include "flowood/data/idx.hpp"
 #include "flowood/data/registry.hpp"
+#include "data_writers.hpp"
 
 namespace fs = std::filesystem;
 using namespace flowood::data;

@@ -10,6 +10,7 @@
 #include "flowood/data/registry.hpp"
 #include "flowood/data/svhn.hpp"
 #include "temp_dir.hpp"
+#include "data_writers.hpp"
 
 namespace fs = std::filesystem;
 using namespace flowood::data;

@@ -11,6 +11,7 @@
 #include "flowood/data/registry.hpp"
 #include "flowood/data/synthetic.hpp"
 #include "temp_dir.hpp"
+#include "data_writers.hpp"
 
 namespace fs = std::filesystem;
 using namespace flowood::data;

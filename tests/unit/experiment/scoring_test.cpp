@@ -1,5 +1,7 @@
 // The score-method table and score-file reuse (experiment/scoring.hpp).
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -32,7 +34,8 @@ TEST(Scoring, AFileIsCurrentOnlyWhenEveryKeyMatches) {
   testing::TempDir dir("scoring");
   const auto path = dir.file("s.csv");
   io::CsvTable t;
-  t.meta = {{"spec", "mnist:test"}, {"step", "200"}, {"samples", "1"}};
+  t.meta = {{"dataset", "mnist:test"}, {"score", "loglik"}, {"higher_is_in", "true"}, {"model", "m"},
+            {"spec", "mnist:test"},    {"step", "200"},     {"samples", "1"}};
   t.add_column(io::kScoreIndexColumn, {0, 1});
   t.add_column(io::kScoreLabelColumn, {3, 4});
   t.add_column(io::kScoreLoglikColumn, {-1.5, -2.5});

@@ -11,6 +11,7 @@
 #include "flowood/core/rng.hpp"
 #include "flowood/flows/factory.hpp"
 #include "flowood/flows/standardize.hpp"
+#include "flowood/data/mutate.hpp"
 #include "flowood/ood/methods.hpp"
 #include "flowood/ood/score.hpp"
 
@@ -108,20 +109,20 @@ TEST(LikelihoodRatio, KnownModelsGiveTheKnownRatio) {
 
 TEST(Mutation, ReplacesTheGivenFractionReproducibly) {
   const auto images = torch::full({50, 1, 20, 20}, 7, torch::kUInt8);
-  EXPECT_TRUE(torch::equal(ood::mutate(images, 0.0, flowood::make_generator(1, flowood::Stream::kMutation)), images));
-  const auto m1 = ood::mutate(images, 0.3, flowood::make_generator(1, flowood::Stream::kMutation));
-  const auto m2 = ood::mutate(images, 0.3, flowood::make_generator(1, flowood::Stream::kMutation));
+  EXPECT_TRUE(torch::equal(flowood::data::mutate(images, 0.0, flowood::make_generator(1, flowood::Stream::kMutation)), images));
+  const auto m1 = flowood::data::mutate(images, 0.3, flowood::make_generator(1, flowood::Stream::kMutation));
+  const auto m2 = flowood::data::mutate(images, 0.3, flowood::make_generator(1, flowood::Stream::kMutation));
   EXPECT_TRUE(torch::equal(m1, m2));
   EXPECT_EQ(m1.scalar_type(), torch::kUInt8);
   // A replaced value is uniform on 0..255, so 1/256 of replacements keep 7.
   const double changed = (m1 != 7).to(torch::kDouble).mean().item<double>();
   EXPECT_NEAR(changed, 0.3 * 255.0 / 256.0, 0.01);
-  const auto all = ood::mutate(images, 1.0, flowood::make_generator(2, flowood::Stream::kMutation));
+  const auto all = flowood::data::mutate(images, 1.0, flowood::make_generator(2, flowood::Stream::kMutation));
   EXPECT_NEAR(all.to(torch::kDouble).mean().item<double>(), 127.5, 2.0);
   // Rows: a replaced value comes from the same column of another row.
   const auto rows = torch::arange(40, torch::kFloat32).view({10, 4});
-  EXPECT_TRUE(torch::equal(ood::mutate(rows, 0.0, flowood::make_generator(1, flowood::Stream::kMutation)), rows));
-  const auto mixed = ood::mutate(rows, 1.0, flowood::make_generator(3, flowood::Stream::kMutation));
+  EXPECT_TRUE(torch::equal(flowood::data::mutate(rows, 0.0, flowood::make_generator(1, flowood::Stream::kMutation)), rows));
+  const auto mixed = flowood::data::mutate(rows, 1.0, flowood::make_generator(3, flowood::Stream::kMutation));
   EXPECT_FALSE(torch::equal(mixed, rows));
   EXPECT_TRUE(torch::equal(torch::remainder(mixed, 4), torch::remainder(rows, 4))) << "values stay in their column";
 }

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "flowood/data/dataset.hpp"
-#include "flowood/data/registry.hpp"
+#include "flowood/data/kind.hpp"
 
 namespace flowood::data {
 

@@ -10,7 +10,7 @@
 #include <torch/types.h>
 
 #include "flowood/data/dataset.hpp"
-#include "flowood/data/registry.hpp"
+#include "flowood/data/kind.hpp"
 
 namespace flowood::data {
 
@@ -28,9 +28,6 @@ inline constexpr std::size_t kCifar10RecordBytes = 1 + 3 * 32 * 32;
 /// uint8, labels [N] int64. `limit` > 0 stops after that many images. Throws DataError(file) for a
 /// size that is not a whole number of 3073-byte records, or a label outside 0..9.
 ImageDataset read_cifar10_bin(const std::vector<std::string>& files, int64_t limit = 0);
-
-/// Writes images [N, 3, 32, 32] uint8 and labels [N] in the binary format. For tests and fixtures.
-void write_cifar10_bin(const std::string& path, const torch::Tensor& images, const torch::Tensor& labels);
 
 /// The factory-table entry "cifar10[:train|test]".
 DatasetKind cifar10_kind();

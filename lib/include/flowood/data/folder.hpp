@@ -7,7 +7,7 @@
 
 #include "flowood/data/dataset.hpp"
 #include "flowood/data/image_decode.hpp"
-#include "flowood/data/registry.hpp"
+#include "flowood/data/kind.hpp"
 
 namespace flowood::data {
 

@@ -34,11 +34,4 @@ ImageDataset read_idx_dataset(const std::string& images_path, const std::string&
 /// "images-idx3" replaced by "labels-idx1" (with or without ".gz"), if such a file exists.
 std::optional<std::string> find_idx_labels_for(const std::string& images_path);
 
-/// Writes images [N, 1, H, W] or [N, H, W] uint8 as idx3; gzip-compressed when `path` ends in ".gz".
-/// For tests and fixtures. Throws IoError(path) on failure.
-void write_idx_images(const std::string& path, const torch::Tensor& images);
-
-/// Writes labels [N] (integers in 0..255) as idx1; gzip-compressed when `path` ends in ".gz".
-void write_idx_labels(const std::string& path, const torch::Tensor& labels);
-
 }  // namespace flowood::data

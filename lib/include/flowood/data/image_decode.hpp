@@ -47,8 +47,4 @@ torch::Tensor decode_images(const std::vector<EncodedImage>& images, const Image
 /// True for file names OpenCV decodes here: .png .jpg .jpeg .bmp .pgm .ppm .tif .tiff (any case).
 bool is_image_file_name(const std::string& name);
 
-/// Encodes [C, H, W] uint8 (C = 1 or 3, RGB) as PNG/JPEG/BMP chosen by the extension of `path` and
-/// writes it. For tests and fixtures. Throws IoError(path).
-void write_image(const std::string& path, const torch::Tensor& image, int jpeg_quality = 95);
-
 }  // namespace flowood::data

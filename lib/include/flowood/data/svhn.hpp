@@ -9,7 +9,7 @@
 #include <torch/types.h>
 
 #include "flowood/data/dataset.hpp"
-#include "flowood/data/registry.hpp"
+#include "flowood/data/kind.hpp"
 
 namespace flowood::data {
 
@@ -19,14 +19,6 @@ namespace flowood::data {
 /// when the file is not a MAT file, lacks X or y (listing the variables it has), or has other
 /// types, shapes or labels.
 ImageDataset read_svhn_mat(const std::string& path, int64_t limit = 0);
-
-/// Writes a MAT (v5) file with the given variables. Each tensor (uint8 or float64) is stored with
-/// MATLAB dimensions equal to its sizes (so a [32, 32, 3, N] tensor becomes X(32, 32, 3, N)),
-/// converted to MATLAB's column-major order. For tests and fixtures. Throws IoError(path).
-void write_mat_file(const std::string& path, const std::vector<std::pair<std::string, torch::Tensor>>& variables);
-
-/// Writes images [N, 3, H, W] uint8 and labels [N] (0..9) as an SVHN-style .mat (X, y with 10 for 0).
-void write_svhn_mat(const std::string& path, const torch::Tensor& images, const torch::Tensor& labels);
 
 /// The factory-table entry "svhn[:train|test]".
 DatasetKind svhn_kind();

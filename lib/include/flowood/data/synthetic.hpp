@@ -8,7 +8,7 @@
 
 #include <torch/types.h>
 
-#include "flowood/data/registry.hpp"
+#include "flowood/data/kind.hpp"
 
 namespace flowood::data {
 

@@ -31,8 +31,4 @@ std::vector<TarMember> read_tar_members(const std::string& path,
 /// Member names that are absolute or contain ".." are refused (DataError). Returns the files written.
 std::vector<std::string> extract_tar(const std::string& path, const std::string& dest);
 
-/// Writes a ustar archive of `members` (names up to 255 characters), gzip-compressed when `path`
-/// ends in ".gz". For tests and fixtures. Throws IoError(path).
-void write_tar(const std::string& path, const std::vector<TarMember>& members);
-
 }  // namespace flowood::data

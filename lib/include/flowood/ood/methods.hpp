@@ -54,12 +54,6 @@ std::vector<double> input_complexity_scores(const std::vector<double>& loglik_na
 /// Ren et al.'s LLR(x) = log p(x) − log p_bg(x) per example (nats). Higher = more in-distribution.
 std::vector<double> likelihood_ratio(const std::vector<double>& loglik, const std::vector<double>& loglik_background);
 
-/// Ren et al.'s input perturbation: each value of `images` (uint8 [N, C, H, W]) is replaced, with
-/// probability `rate`, by a uniform random value in 0..255. For feature rows (float [N, D]) a
-/// replaced value is the same feature's value in a random row of the batch, which keeps every
-/// feature's marginal and breaks the dependence between features. Draws come from `generator`.
-torch::Tensor mutate(const torch::Tensor& images, double rate, at::Generator generator);
-
 /// Choi et al.'s WAIC(x) = E_k[log p_k(x)] − Var_k[log p_k(x)] over an ensemble; `loglik[k][i]` is
 /// model k's log-likelihood of example i. Population variance (1/K). Needs K >= 2 models of equal
 /// length (ConfigError otherwise). Higher = more in-distribution.
