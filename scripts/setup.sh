@@ -8,6 +8,7 @@ packages=(
   libtorch-dev            # LibTorch 1.13 (CPU)
   libgloo-dev             # Gloo headers for LibTorch's c10d ProcessGroupGloo (data-parallel training)
   libcli11-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
+  nlohmann-json3-dev      # JSON (metrics, manifests, plans)
   libgtest-dev
   libopencv-dev           # PNG/JPEG encode/decode, plots
   zlib1g-dev              # gzipped IDX files, tarballs, .npz archives

@@ -70,7 +70,8 @@ void check_agree(const io::CsvTable& in, const io::CsvTable& ood) {
 
 io::Json file_json(const ScoreFile& f) {
   io::Json j = io::Json::object();
-  j.set("file", f.path).set("dataset", f.dataset.empty() ? io::Json() : io::Json(f.dataset));
+  j["file"] = f.path;
+  j["dataset"] = f.dataset.empty() ? io::Json() : io::Json(f.dataset);
   return j;
 }
 
@@ -108,13 +109,14 @@ void run_auroc(const AurocOptions& o) {
     io::Json ood = io::Json::array();
     for (std::size_t i = 0; i < oods.size(); ++i) {
       io::Json entry = file_json(oods[i]);
-      const io::Json m = metrics[i].to_json();
-      for (std::size_t k = 0; k < m.keys().size(); ++k) entry.set(m.keys()[k], m.values()[k]);
-      if (intervals[i]) entry.set("ci", intervals[i]->to_json());
+      entry.update(metrics[i].to_json());
+      if (intervals[i]) entry["ci"] = intervals[i]->to_json();
       ood.push_back(std::move(entry));
     }
     io::Json root = io::Json::object();
-    root.set("in", file_json(in)).set("ood", std::move(ood)).set("score", column);
+    root["in"] = file_json(in);
+    root["ood"] = std::move(ood);
+    root["score"] = column;
     io::write_json_file(o.json_path, root);
   }
   std::vector<experiment::MetricsRow> rows;

@@ -81,7 +81,7 @@ void run_bench(const BenchOptions& o) {
     std::cout << ex::machine_lines(*limits);
   }
   auto json = ex::environment_json(s, blas, load_before);
-  if (limits) json.set("machine", ex::machine_json(*limits));
+  if (limits) json["machine"] = ex::machine_json(*limits);
   if (o.probe_only) {
     if (!o.json_path.empty()) io::write_json_file(o.json_path, json);
     return;
@@ -102,19 +102,19 @@ void run_bench(const BenchOptions& o) {
                  ex::bench_rate(b.score->images_per_s));
   }
 
-  json.set("load_average_after", ex::load_average());
+  json["load_average_after"] = ex::load_average();
   std::cout << "\n" << ex::models_table(results);
   if (!s.count_only)
     std::cout << "\n" << ex::speed_table(results, limits ? &*limits : nullptr) << "\n" << ex::speed_footnote(results);
   if (o.json_path.empty()) return;
   if (results.size() == 1) {
     auto one = ex::to_json(results.front(), limits ? &*limits : nullptr);
-    for (size_t k = 0; k < json.keys().size(); ++k) one.set(json.keys()[k], json.values()[k]);
+    one.update(json);  // the run's environment after the model's fields
     return io::write_json_file(o.json_path, one);
   }
   auto models = io::Json::array();
   for (const auto& b : results) models.push_back(ex::to_json(b, limits ? &*limits : nullptr));
-  json.set("models", models);
+  json["models"] = models;
   io::write_json_file(o.json_path, json);
 }
 }  // namespace

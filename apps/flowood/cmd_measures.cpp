@@ -104,19 +104,19 @@ void run_measures(const MeasuresOptions& o) {
     for (const auto& s : resolved) {
       const auto st = stat_of(values[name][s]);
       std::cout << fmt::format("  {:>22}", fmt::format("{:.4f} ± {:.4f}", st.mean, st.sd));
-      per.set(s, io::Json::object().set("mean", st.mean).set("sd", st.sd));
+      per[s] = io::Json{{"mean", st.mean}, {"sd", st.sd}};
     }
     std::cout << "\n";
-    json_rows.push_back(io::Json::object().set("measure", name).set("datasets", per));
+    json_rows.push_back(io::Json{{"measure", name}, {"datasets", per}});
   }
   if (!bn) std::cout << "(" << model.name() << " has no batch norm: no train-mode row)\n";
   if (!o.json.empty()) {
-    io::write_json_file(o.json, io::Json::object()
-                                    .set("run", o.run_dir)
-                                    .set("model", model.name())
-                                    .set("images_per_dataset", o.n)
-                                    .set("samples", o.samples)
-                                    .set("measures", json_rows));
+    io::write_json_file(o.json, io::Json{
+                                    {"run", o.run_dir},
+                                    {"model", model.name()},
+                                    {"images_per_dataset", o.n},
+                                    {"samples", o.samples},
+                                    {"measures", json_rows}});
     std::cout << o.json << "\n";
   }
 }

@@ -59,13 +59,17 @@ Aggregate aggregate_sweep(const std::string& dir, const std::string& metric) {
       continue;
     }
     const auto j = io::read_json_file(metrics);
-    const auto& list = j.contains("methods") ? j.at("methods") : j.at("ood");
-    for (const auto& e : list.values()) {
-      const auto method = e.contains("method") ? e.at("method").as_string() : std::string("loglik");
-      if (!e.contains(metric)) throw IoError(metrics, fmt::format("no metric '{}'", metric));
-      const auto column = fmt::format("{} {} vs {}", method, metric, e.at("dataset").as_string());
-      if (std::find(columns.begin(), columns.end(), column) == columns.end()) columns.push_back(column);
-      values[run.name][column] = e.at(metric).as_number();
+    try {
+      const auto& list = io::json_at(j, j.contains("methods") ? "methods" : "ood");
+      for (const auto& e : list) {
+        const auto method = e.contains("method") ? io::json_string(io::json_at(e, "method")) : std::string("loglik");
+        if (!e.contains(metric)) throw IoError(metrics, fmt::format("no metric '{}'", metric));
+        const auto column = fmt::format("{} {} vs {}", method, metric, io::json_string(io::json_at(e, "dataset")));
+        if (std::find(columns.begin(), columns.end(), column) == columns.end()) columns.push_back(column);
+        values[run.name][column] = io::json_number(io::json_at(e, metric));
+      }
+    } catch (const DataError& e) {
+      throw IoError(metrics, std::string("malformed metrics file: ") + e.what());
     }
   }
   // Per run.

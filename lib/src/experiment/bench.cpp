@@ -303,40 +303,39 @@ ModelBench bench_model(const config::ExperimentConfig& cfg, const BenchSettings&
 io::Json to_json(const ModelBench& b, const MachineLimits* limits) {
   auto shape = io::Json::array();
   for (auto d : b.input_shape) shape.push_back(d);
-  auto j = io::Json::object()
-               .set("name", b.name)
-               .set("model", b.model)
-               .set("flow", b.family)
-               .set("input_shape", shape)
-               .set("device", b.device)
-               .set("parameters", b.parameters)
-               .set("reference_parameters", b.reference_parameters > 0 ? io::Json(b.reference_parameters) : io::Json())
-               .set("forward_flops_per_image", b.forward_flops)
-               .set("forward_conv_flops_per_image", b.forward_conv_flops)
-               .set("forward_linear_flops_per_image", b.forward_linear_flops)
-               .set("train_flops_per_image_estimate", 3 * b.forward_flops);
+  auto j = io::Json{
+               {"name", b.name},
+               {"model", b.model},
+               {"flow", b.family},
+               {"input_shape", shape},
+               {"device", b.device},
+               {"parameters", b.parameters},
+               {"reference_parameters", b.reference_parameters > 0 ? io::Json(b.reference_parameters) : io::Json()},
+               {"forward_flops_per_image", b.forward_flops},
+               {"forward_conv_flops_per_image", b.forward_conv_flops},
+               {"forward_linear_flops_per_image", b.forward_linear_flops},
+               {"train_flops_per_image_estimate", 3 * b.forward_flops}};
   const auto phase = [&](const char* prefix, const std::optional<PhaseResult>& p, double flops_per_image) {
     if (!p) return;
     const std::string k = prefix;
-    j.set(k + "_batch_size", p->batch_size)
-        .set(k + "_images_per_s", p->images_per_s)
-        .set(k + "_images_per_s_min", p->images_per_s_min)
-        .set(k + "_images_per_s_max", p->images_per_s_max)
-        .set(k + "_seconds_per_batch", io::Json::object()
-                                           .set("median", p->per_batch.median_s)
-                                           .set("min", p->per_batch.min_s)
-                                           .set("max", p->per_batch.max_s)
-                                           .set("iterations", p->per_batch.iterations))
-        .set(k + "_flops_per_image", flops_per_image)
-        .set(k + "_gflops_per_s", p->gflops_per_s)
-        .set(k + "_efficiency_percent",
-             limits && limits->conv_peak_gflops > 0 ? io::Json(100.0 * p->gflops_per_s / limits->conv_peak_gflops)
-                                                    : io::Json())
-        .set(k + "_peak_rss_mb", p->peak_rss_mb)
-        .set(k + "_peak_rss_is_delta", p->peak_rss_is_delta);
+    j[k + "_batch_size"] = p->batch_size;
+    j[k + "_images_per_s"] = p->images_per_s;
+    j[k + "_images_per_s_min"] = p->images_per_s_min;
+    j[k + "_images_per_s_max"] = p->images_per_s_max;
+    j[k + "_seconds_per_batch"] = io::Json{
+                                           {"median", p->per_batch.median_s},
+                                           {"min", p->per_batch.min_s},
+                                           {"max", p->per_batch.max_s},
+                                           {"iterations", p->per_batch.iterations}};
+    j[k + "_flops_per_image"] = flops_per_image;
+    j[k + "_gflops_per_s"] = p->gflops_per_s;
+    j[k + "_efficiency_percent"] = limits && limits->conv_peak_gflops > 0 ? io::Json(100.0 * p->gflops_per_s / limits->conv_peak_gflops)
+                                                    : io::Json();
+    j[k + "_peak_rss_mb"] = p->peak_rss_mb;
+    j[k + "_peak_rss_is_delta"] = p->peak_rss_is_delta;
   };
   phase("train", b.train, 3.0 * static_cast<double>(b.forward_flops));
-  if (b.score) j.set("score_samples", b.score_samples);
+  if (b.score) j["score_samples"] = b.score_samples;
   phase("score", b.score, static_cast<double>(b.forward_flops * b.score_samples));
   return j;
 }

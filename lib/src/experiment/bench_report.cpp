@@ -103,37 +103,36 @@ std::string allocator_name() { return env_or_empty("FLOWOOD_ALLOCATOR") == "keep
 
 io::Json environment_json(const BenchSettings& s, const BlasInfo& blas, double load_before) {
   const auto wait_policy = env_or_empty("OMP_WAIT_POLICY");
-  return io::Json::object()
-      .set("flowood", FLOWOOD_VERSION_STRING)
-      .set("libtorch", libtorch_version())
-      .set("onednn", at::get_mkldnn_version())
-      .set("threads", static_cast<int64_t>(torch::get_num_threads()))
-      .set("cores", static_cast<int64_t>(std::thread::hardware_concurrency()))
-      .set("load_average_before", load_before)
-      .set("omp_wait_policy", wait_policy.empty() ? io::Json() : io::Json(wait_policy))
-      .set("precision", s.precision)
-      .set("blas", blas.name)
-      .set("blas_path", blas.path.empty() ? io::Json() : io::Json(blas.path))
-      .set("allocator", allocator_name())
-      .set("inference_folding", flows::inference_folding())
-      .set("warmup", s.warmup)
-      .set("steps", s.steps)
-      .set("score_warmup", s.score_warmup)
-      .set("score_steps", s.score_steps)
-      .set("flops_convention",
-           "convolutions and Linear layers, multiply-add = 2 FLOPs; training counted as 3× the forward");
+  return io::Json{
+             {"flowood", FLOWOOD_VERSION_STRING},
+             {"libtorch", libtorch_version()},
+             {"onednn", at::get_mkldnn_version()},
+             {"threads", static_cast<int64_t>(torch::get_num_threads())},
+             {"cores", static_cast<int64_t>(std::thread::hardware_concurrency())},
+             {"load_average_before", load_before},
+             {"omp_wait_policy", wait_policy.empty() ? io::Json() : io::Json(wait_policy)},
+             {"precision", s.precision},
+             {"blas", blas.name},
+             {"blas_path", blas.path.empty() ? io::Json() : io::Json(blas.path)},
+             {"allocator", allocator_name()},
+             {"inference_folding", flows::inference_folding()},
+             {"warmup", s.warmup},
+             {"steps", s.steps},
+             {"score_warmup", s.score_warmup},
+             {"score_steps", s.score_steps},
+             {"flops_convention", "convolutions and Linear layers, multiply-add = 2 FLOPs; training counted as 3× the forward"}};
 }
 
 io::Json machine_json(const MachineLimits& m) {
-  return io::Json::object()
-      .set("conv_nchw_gflops", m.conv_nchw_gflops)
-      .set("conv_channels_last_gflops", m.conv_channels_last_gflops)
-      .set("conv_peak_gflops", m.conv_peak_gflops)
-      .set("conv_probe", "3x3 conv 128->128, 14x14, batch 32, float32, best of >= 10 calls")
-      .set("matmul_size", m.matmul_size)
-      .set("matmul_fp32_gflops", m.matmul_fp32_gflops)
-      .set("matmul_bf16_gflops", m.matmul_bf16_gflops ? io::Json(*m.matmul_bf16_gflops) : io::Json())
-      .set("matmul_bf16_size", m.matmul_bf16_gflops ? io::Json(m.matmul_bf16_size) : io::Json());
+  return io::Json{
+             {"conv_nchw_gflops", m.conv_nchw_gflops},
+             {"conv_channels_last_gflops", m.conv_channels_last_gflops},
+             {"conv_peak_gflops", m.conv_peak_gflops},
+             {"conv_probe", "3x3 conv 128->128, 14x14, batch 32, float32, best of >= 10 calls"},
+             {"matmul_size", m.matmul_size},
+             {"matmul_fp32_gflops", m.matmul_fp32_gflops},
+             {"matmul_bf16_gflops", m.matmul_bf16_gflops ? io::Json(*m.matmul_bf16_gflops) : io::Json()},
+             {"matmul_bf16_size", m.matmul_bf16_gflops ? io::Json(m.matmul_bf16_size) : io::Json()}};
 }
 
 void warn_if_busy(double load_before) {

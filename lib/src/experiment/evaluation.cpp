@@ -48,14 +48,17 @@ GroupDecisions decide(const io::CsvTable& in, const io::CsvTable& out) {
 
 io::Json Evaluation::to_json() const {
   auto j = metrics.to_json();
-  j.set("method", method).set("dataset", dataset).set("scores", file).set("per_batch", per_batch);
-  if (ci) j.set("ci", ci->to_json());
+  j["method"] = method;
+  j["dataset"] = dataset;
+  j["scores"] = file;
+  j["per_batch"] = per_batch;
+  if (ci) j["ci"] = ci->to_json();
   if (groups)
-    j.set("typicality", io::Json::object()
-                            .set("threshold", groups->threshold)
-                            .set("accepted_in", groups->accepted_in)
-                            .set("rejected_out", groups->rejected_out)
-                            .set("accuracy", groups->accuracy));
+    j["typicality"] = io::Json{
+                            {"threshold", groups->threshold},
+                            {"accepted_in", groups->accepted_in},
+                            {"rejected_out", groups->rejected_out},
+                            {"accuracy", groups->accuracy}};
   return j;
 }
 

@@ -100,15 +100,15 @@ RunReport evaluate_run(const config::ExperimentConfig& cfg, const RunPaths& path
   io::Json methods_json = io::Json::array();
   for (const auto& e : report.evaluation) methods_json.push_back(e.to_json());
   report.metrics_json = paths.dir + "/metrics.json";
-  io::write_json_file(report.metrics_json, io::Json::object()
-                                               .set("experiment", cfg.name)
-                                               .set("run_dir", paths.dir)
-                                               .set("step", run.step)
-                                               .set("score", "loglik")
-                                               .set("in_distribution", loglik.front().meta.at("dataset"))
-                                               .set("datasets", datasets)
-                                               .set("ood", loglik_ood)
-                                               .set("methods", methods_json));
+  io::write_json_file(report.metrics_json, io::Json{
+                                               {"experiment", cfg.name},
+                                               {"run_dir", paths.dir},
+                                               {"step", run.step},
+                                               {"score", "loglik"},
+                                               {"in_distribution", loglik.front().meta.at("dataset")},
+                                               {"datasets", datasets},
+                                               {"ood", loglik_ood},
+                                               {"methods", methods_json}});
 
   // 3. histogram of all log-likelihood distributions
   std::vector<viz::HistogramSeries> series;

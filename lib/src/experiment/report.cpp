@@ -43,9 +43,12 @@ std::vector<io::Json> evaluations(const ReportRun& run) {
   std::vector<io::Json> out;
   if (!run.metrics) return out;
   if (run.metrics->contains("methods")) {
-    for (const auto& e : run.metrics->at("methods").values()) out.push_back(e);
+    for (const auto& e : io::json_at(*run.metrics, "methods")) out.push_back(e);
   } else if (run.metrics->contains("ood")) {
-    for (auto e : run.metrics->at("ood").values()) out.push_back(e.set("method", "loglik"));
+    for (auto e : io::json_at(*run.metrics, "ood")) {
+      e["method"] = "loglik";
+      out.push_back(std::move(e));
+    }
   }
   return out;
 }
@@ -53,10 +56,10 @@ std::vector<io::Json> evaluations(const ReportRun& run) {
 std::string fixed(double v) { return std::isnan(v) ? "nan" : fmt::format("{:.4f}", v); }
 
 std::string with_ci(const io::Json& e, const std::string& key) {
-  std::string s = fixed(e.at(key).as_number());
+  std::string s = fixed(io::json_number(io::json_at(e, key)));
   if (e.contains("ci") && e.at("ci").contains(key)) {
     const auto& ci = e.at("ci").at(key);
-    s += fmt::format(" [{:.3f}, {:.3f}]", ci.at("low").as_number(), ci.at("high").as_number());
+    s += fmt::format(" [{:.3f}, {:.3f}]", io::json_number(io::json_at(ci, "low")), io::json_number(io::json_at(ci, "high")));
   }
   return s;
 }
@@ -80,7 +83,7 @@ void configuration(viz::Document& doc, const std::vector<ReportRun>& runs) {
       row("data.test", [](const ReportRun& r) { return r.config.data.test; }),
       row("data.ood", [](const ReportRun& r) { return fmt::format("{}", fmt::join(r.config.data.ood, ", ")); }),
       row("steps trained", [](const ReportRun& r) {
-        return r.metrics && r.metrics->contains("step") ? std::to_string(r.metrics->at("step").as_int()) : std::string("-");
+        return r.metrics && r.metrics->contains("step") ? std::to_string(io::json_int(io::json_at(*r.metrics, "step"))) : std::string("-");
       }),
       row("optimiser", [](const ReportRun& r) {
         return fmt::format("{}, lr {}, batch {}", r.config.train.optimizer, r.config.train.lr, r.config.train.batch_size);
@@ -123,7 +126,7 @@ void metrics(viz::Document& doc, const std::vector<ReportRun>& runs) {
   std::map<std::pair<std::string, std::string>, std::vector<std::pair<std::string, io::Json>>> by_key;  // (run, evaluation)
   for (const auto& r : runs) {
     for (const auto& e : evaluations(r)) {
-      const auto method = e.at("method").as_string(), set = e.at("dataset").as_string();
+      const auto method = io::json_string(io::json_at(e, "method")), set = io::json_string(io::json_at(e, "dataset"));
       if (std::find(methods.begin(), methods.end(), method) == methods.end()) methods.push_back(method);
       if (std::find(sets.begin(), sets.end(), set) == sets.end()) sets.push_back(set);
       by_key[{method, set}].emplace_back(r.label, e);
@@ -133,7 +136,7 @@ void metrics(viz::Document& doc, const std::vector<ReportRun>& runs) {
     doc.paragraph("No metrics: score the runs with `flowood run`.");
     return;
   }
-  const std::string in = runs.front().metrics ? runs.front().metrics->at("in_distribution").as_string() : "";
+  const std::string in = runs.front().metrics ? io::json_string(io::json_at(*runs.front().metrics, "in_distribution")) : "";
   doc.paragraph(fmt::format("In-distribution (positive class): `{}`. AUROC of every score method against every OOD set{}; "
                             "intervals are 95 % bootstrap intervals.",
                             in, runs.size() > 1 ? fmt::format(", mean ± sd over {} runs", runs.size()) : ""));
@@ -152,7 +155,7 @@ void metrics(viz::Document& doc, const std::vector<ReportRun>& runs) {
         row.push_back(with_ci(it->second.front().second, "auroc"));
       } else {
         std::vector<double> v;
-        for (const auto& [label, e] : it->second) v.push_back(e.at("auroc").as_number());
+        for (const auto& [label, e] : it->second) v.push_back(io::json_number(io::json_at(e, "auroc")));
         const auto ms = ood::mean_sd(v);
         row.push_back(fmt::format("{:.4f} ± {:.4f} (n = {})", ms.mean, ms.sd, ms.n));
       }
@@ -170,15 +173,15 @@ void metrics(viz::Document& doc, const std::vector<ReportRun>& runs) {
       if (it == by_key.end()) continue;
       for (const auto& [label, e] : it->second) {
         std::vector<std::string> row{s, label,
-                                     std::to_string(e.at("n_in").as_int()), std::to_string(e.at("n_out").as_int()),
+                                     std::to_string(io::json_int(io::json_at(e, "n_in"))), std::to_string(io::json_int(io::json_at(e, "n_out"))),
                                      with_ci(e, "auroc"), with_ci(e, "aupr_in"), with_ci(e, "aupr_out"),
-                                     fixed(e.at("fpr95_in_positive").as_number()),
-                                     fixed(e.at("fpr95_ood_positive").as_number()), fixed(e.at("detection_error").as_number())};
+                                     fixed(io::json_number(io::json_at(e, "fpr95_in_positive"))),
+                                     fixed(io::json_number(io::json_at(e, "fpr95_ood_positive"))), fixed(io::json_number(io::json_at(e, "detection_error")))};
         if (e.contains("typicality")) {
           const auto& t = e.at("typicality");
           row.push_back(fmt::format("threshold {:.3f}; in accepted {:.3f}; OOD rejected {:.3f}; accuracy {:.3f}",
-                                    t.at("threshold").as_number(), t.at("accepted_in").as_number(),
-                                    t.at("rejected_out").as_number(), t.at("accuracy").as_number()));
+                                    io::json_number(io::json_at(t, "threshold")), io::json_number(io::json_at(t, "accepted_in")),
+                                    io::json_number(io::json_at(t, "rejected_out")), io::json_number(io::json_at(t, "accuracy"))));
         }
         detail.push_back(std::move(row));
       }

@@ -88,21 +88,21 @@ void write_manifest(const RunPaths& run, const config::ExperimentConfig& config,
   io::Json data_json = io::Json::array();
   for (const auto* d : datasets) {
     io::Json files = io::Json::array();
-    for (const auto& f : d->files) files.push_back(io::Json::object().set("path", f).set("sha256", io::sha256_file(f)));
-    data_json.push_back(io::Json::object().set("spec", d->spec).set("images", d->size()).set("files", files));
+    for (const auto& f : d->files) files.push_back(io::Json{{"path", f}, {"sha256", io::sha256_file(f)}});
+    data_json.push_back(io::Json{{"spec", d->spec}, {"images", d->size()}, {"files", files}});
   }
   io::Json args = io::Json::array();
   for (const auto& a : argv) args.push_back(a);
-  const auto manifest = io::Json::object()
-                            .set("flowood_version", FLOWOOD_VERSION_STRING)
-                            .set("git_revision", FLOWOOD_GIT_REVISION)
-                            .set("libtorch_version", TORCH_VERSION)
-                            .set("compiler", __VERSION__)
-                            .set("seed", config.seed)
-                            .set("device", device.str())
-                            .set("threads", static_cast<int64_t>(torch::get_num_threads()))
-                            .set("command", args)
-                            .set("data", data_json);
+  const auto manifest = io::Json{
+                            {"flowood_version", FLOWOOD_VERSION_STRING},
+                            {"git_revision", FLOWOOD_GIT_REVISION},
+                            {"libtorch_version", TORCH_VERSION},
+                            {"compiler", __VERSION__},
+                            {"seed", config.seed},
+                            {"device", device.str()},
+                            {"threads", static_cast<int64_t>(torch::get_num_threads())},
+                            {"command", args},
+                            {"data", data_json}};
   io::write_json_file(run.manifest(), manifest);
 }
 

@@ -114,18 +114,22 @@ void write_sweep(const SweepPlan& plan, const ConfigCodec& codec) {
   for (const auto& r : plan.runs) {
     io::write_file_atomic(r.config, codec.write(codec.read(plan.base, r.overrides)));
     io::Json values = io::Json::object();
-    for (const auto& [k, v] : r.values) values.set(k, v);
-    runs.push_back(io::Json::object().set("name", r.name).set("config", r.config).set("run_dir", r.run_dir).set("values", values));
+    for (const auto& [k, v] : r.values) values[k] = v;
+    runs.push_back(io::Json{
+                       {"name", r.name},
+                       {"config", r.config},
+                       {"run_dir", r.run_dir},
+                       {"values", values}});
   }
   io::Json axes = io::Json::array();
   for (const auto& a : plan.axes) axes.push_back(a);
-  io::write_json_file(plan.dir + "/sweep.json", io::Json::object()
-                                                    .set("name", plan.name)
-                                                    .set("grid", plan.grid)
-                                                    .set("base", plan.base)
-                                                    .set("dir", plan.dir)
-                                                    .set("axes", axes)
-                                                    .set("runs", runs));
+  io::write_json_file(plan.dir + "/sweep.json", io::Json{
+                                                    {"name", plan.name},
+                                                    {"grid", plan.grid},
+                                                    {"base", plan.base},
+                                                    {"dir", plan.dir},
+                                                    {"axes", axes},
+                                                    {"runs", runs}});
 }
 
 SweepPlan read_sweep(const std::string& dir) {
@@ -134,18 +138,18 @@ SweepPlan read_sweep(const std::string& dir) {
   const auto j = io::read_json_file(path);
   SweepPlan plan;
   try {
-    plan.name = j.at("name").as_string();
-    plan.grid = j.at("grid").as_string();
-    plan.base = j.at("base").as_string();
+    plan.name = io::json_string(io::json_at(j, "name"));
+    plan.grid = io::json_string(io::json_at(j, "grid"));
+    plan.base = io::json_string(io::json_at(j, "base"));
     plan.dir = dir;
-    for (const auto& a : j.at("axes").values()) plan.axes.push_back(a.as_string());
-    for (const auto& r : j.at("runs").values()) {
+    for (const auto& a : io::json_at(j, "axes")) plan.axes.push_back(io::json_string(a));
+    for (const auto& r : io::json_at(j, "runs")) {
       SweepRun run;
-      run.name = r.at("name").as_string();
-      run.config = r.at("config").as_string();
-      run.run_dir = r.at("run_dir").as_string();
+      run.name = io::json_string(io::json_at(r, "name"));
+      run.config = io::json_string(io::json_at(r, "config"));
+      run.run_dir = io::json_string(io::json_at(r, "run_dir"));
       const auto& values = r.at("values");
-      for (size_t k = 0; k < values.keys().size(); ++k) run.values.emplace_back(values.keys()[k], values.values()[k].as_string());
+      for (auto v = values.begin(); v != values.end(); ++v) run.values.emplace_back(v.key(), io::json_string(v.value()));
       plan.runs.push_back(std::move(run));
     }
   } catch (const Error& e) {

@@ -62,13 +62,13 @@ std::string align_columns(const std::vector<std::vector<std::string>>& cells, st
 io::Json score_stats_json(const io::CsvTable& table, const std::string& file) {
   const auto& ll = table.column(io::kScoreLoglikColumn);
   const auto& bpd = table.column(io::kScoreBpdColumn);
-  return io::Json::object()
-      .set("dataset", table.meta.count("dataset") ? table.meta.at("dataset") : file)
-      .set("file", file)
-      .set("n", static_cast<int64_t>(ll.size()))
-      .set("loglik_mean", mean(ll))
-      .set("loglik_sd", sd(ll))
-      .set("bpd_mean", mean(bpd));
+  return io::Json{
+             {"dataset", table.meta.count("dataset") ? table.meta.at("dataset") : file},
+             {"file", file},
+             {"n", static_cast<int64_t>(ll.size())},
+             {"loglik_mean", mean(ll)},
+             {"loglik_sd", sd(ll)},
+             {"bpd_mean", mean(bpd)}};
 }
 
 }  // namespace flowood::experiment

@@ -122,7 +122,8 @@ io::CsvTable point_table(const std::vector<Point>& points,
 
 io::Json interval_json(const Interval& i) {
   io::Json j = io::Json::object();
-  j.set("low", i.low).set("high", i.high);
+  j["low"] = i.low;
+  j["high"] = i.high;
   return j;
 }
 
@@ -152,14 +153,14 @@ io::CsvTable pr_table(const std::vector<PrPoint>& pr) {
 
 io::Json MetricIntervals::to_json() const {
   io::Json j = io::Json::object();
-  j.set("auroc", interval_json(auroc))
-      .set("aupr_in", interval_json(aupr_in))
-      .set("aupr_out", interval_json(aupr_out))
-      .set("fpr95_in_positive", interval_json(fpr95_in_positive))
-      .set("fpr95_ood_positive", interval_json(fpr95_ood_positive))
-      .set("detection_error", interval_json(detection_error))
-      .set("resamples", resamples)
-      .set("level", level);
+  j["auroc"] = interval_json(auroc);
+  j["aupr_in"] = interval_json(aupr_in);
+  j["aupr_out"] = interval_json(aupr_out);
+  j["fpr95_in_positive"] = interval_json(fpr95_in_positive);
+  j["fpr95_ood_positive"] = interval_json(fpr95_ood_positive);
+  j["detection_error"] = interval_json(detection_error);
+  j["resamples"] = resamples;
+  j["level"] = level;
   return j;
 }
 

@@ -140,29 +140,29 @@ OodMetrics compute_ood_metrics(const std::vector<double>& in_scores, const std::
 
 io::Json OodMetrics::to_json() const {
   io::Json j = io::Json::object();
-  j.set("auroc", auroc)
-      .set("aupr_in", aupr_in)
-      .set("aupr_out", aupr_out)
-      .set("fpr95_in_positive", fpr95_in_positive)
-      .set("fpr95_ood_positive", fpr95_ood_positive)
-      .set("detection_error", detection_error)
-      .set("n_in", n_in)
-      .set("n_out", n_out)
-      .set("higher_is_in", higher_is_in);
+  j["auroc"] = auroc;
+  j["aupr_in"] = aupr_in;
+  j["aupr_out"] = aupr_out;
+  j["fpr95_in_positive"] = fpr95_in_positive;
+  j["fpr95_ood_positive"] = fpr95_ood_positive;
+  j["detection_error"] = detection_error;
+  j["n_in"] = n_in;
+  j["n_out"] = n_out;
+  j["higher_is_in"] = higher_is_in;
   return j;
 }
 
 OodMetrics OodMetrics::from_json(const io::Json& json) {
   OodMetrics m;
-  m.auroc = json.at("auroc").as_number();
-  m.aupr_in = json.at("aupr_in").as_number();
-  m.aupr_out = json.at("aupr_out").as_number();
-  m.fpr95_in_positive = json.at("fpr95_in_positive").as_number();
-  m.fpr95_ood_positive = json.at("fpr95_ood_positive").as_number();
-  m.detection_error = json.at("detection_error").as_number();
-  m.n_in = json.at("n_in").as_int();
-  m.n_out = json.at("n_out").as_int();
-  m.higher_is_in = json.contains("higher_is_in") ? json.at("higher_is_in").as_bool() : true;
+  m.auroc = io::json_number(io::json_at(json, "auroc"));
+  m.aupr_in = io::json_number(io::json_at(json, "aupr_in"));
+  m.aupr_out = io::json_number(io::json_at(json, "aupr_out"));
+  m.fpr95_in_positive = io::json_number(io::json_at(json, "fpr95_in_positive"));
+  m.fpr95_ood_positive = io::json_number(io::json_at(json, "fpr95_ood_positive"));
+  m.detection_error = io::json_number(io::json_at(json, "detection_error"));
+  m.n_in = io::json_int(io::json_at(json, "n_in"));
+  m.n_out = io::json_int(io::json_at(json, "n_out"));
+  m.higher_is_in = json.contains("higher_is_in") ? io::json_bool(io::json_at(json, "higher_is_in")) : true;
   return m;
 }
 

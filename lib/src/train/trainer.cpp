@@ -327,14 +327,14 @@ TrainResult train(flows::FlowModelImpl& model, const data::ImageDataset& train_s
                              progress.test_bpd ? fmt::format("{:.6f}", *progress.test_bpd) : "", progress.images_per_s,
                              elapsed)
               << std::flush;
-      jsonl << io::Json::object()
-                   .set("step", step)
-                   .set("epoch", epoch)
-                   .set("train_loss_nats", progress.loss)
-                   .set("train_bpd", progress.bpd)
-                   .set("test_bpd", progress.test_bpd ? io::Json(*progress.test_bpd) : io::Json())
-                   .set("images_per_s", progress.images_per_s)
-                   .set("elapsed_s", elapsed)
+      jsonl << io::Json{
+                   {"step", step},
+                   {"epoch", epoch},
+                   {"train_loss_nats", progress.loss},
+                   {"train_bpd", progress.bpd},
+                   {"test_bpd", progress.test_bpd ? io::Json(*progress.test_bpd) : io::Json()},
+                   {"images_per_s", progress.images_per_s},
+                   {"elapsed_s", elapsed}}
                    .dump()
             << "\n"
             << std::flush;

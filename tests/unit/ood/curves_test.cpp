@@ -262,12 +262,12 @@ TEST(CurvesTest, BootstrapPerfectSeparationAndSingleResample) {
 TEST(CurvesTest, BootstrapJsonAndErrors) {
   const auto ci = bootstrap_intervals({1, 2, 3}, {0, 2}, true, 10, 0, 0.9);
   const auto j = ci.to_json();
-  EXPECT_EQ(j.keys(), (std::vector<std::string>{"auroc", "aupr_in", "aupr_out", "fpr95_in_positive",
+  EXPECT_EQ(flowood::io::json_keys(j), (std::vector<std::string>{"auroc", "aupr_in", "aupr_out", "fpr95_in_positive",
                                                  "fpr95_ood_positive", "detection_error", "resamples", "level"}));
-  EXPECT_EQ(j.at("auroc").at("low").as_number(), ci.auroc.low);
-  EXPECT_EQ(j.at("detection_error").at("high").as_number(), ci.detection_error.high);
-  EXPECT_EQ(j.at("resamples").as_int(), 10);
-  EXPECT_EQ(j.at("level").as_number(), 0.9);
+  EXPECT_EQ(j.at("auroc").at("low").get<double>(), ci.auroc.low);
+  EXPECT_EQ(j.at("detection_error").at("high").get<double>(), ci.detection_error.high);
+  EXPECT_EQ(flowood::io::json_int(flowood::io::json_at(j, "resamples")), 10);
+  EXPECT_EQ(flowood::io::json_number(flowood::io::json_at(j, "level")), 0.9);
 
   try {
     bootstrap_intervals({1}, {0}, true, 0);

@@ -276,10 +276,10 @@ TEST(Trainer, MetricsJsonLinesMatchTheCsvAcrossAResume) {
   run(m2, c, dir.path().string(), train, test);
   std::ifstream jsonl(dir.path() / "metrics.jsonl");
   std::vector<flowood::io::Json> lines;
-  for (std::string line; std::getline(jsonl, line);) lines.push_back(flowood::io::Json::parse(line, "metrics.jsonl"));
+  for (std::string line; std::getline(jsonl, line);) lines.push_back(flowood::io::parse_json(line, "metrics.jsonl"));
   ASSERT_EQ(lines.size(), 6u);
   for (size_t i = 0; i < lines.size(); ++i) {
-    EXPECT_EQ(lines[i].at("step").as_int(), static_cast<int64_t>(i + 1));
+    EXPECT_EQ(lines[i].at("step").get<int64_t>(), static_cast<int64_t>(i + 1));
     EXPECT_TRUE(lines[i].at("train_bpd").is_number());
     EXPECT_TRUE(lines[i].at("test_bpd").is_null() || lines[i].at("test_bpd").is_number());
     EXPECT_FALSE(lines[i].contains("stale"));
@@ -287,5 +287,5 @@ TEST(Trainer, MetricsJsonLinesMatchTheCsvAcrossAResume) {
   EXPECT_TRUE(lines.back().at("test_bpd").is_number()) << "the last step is evaluated";
   const auto csv = flowood::io::read_csv((dir.path() / "metrics.csv").string());
   ASSERT_EQ(csv.num_rows(), 6u);
-  EXPECT_DOUBLE_EQ(csv.column("train_bpd")[2], std::stod(fmt::format("{:.6f}", lines[2].at("train_bpd").as_number())));
+  EXPECT_DOUBLE_EQ(csv.column("train_bpd")[2], std::stod(fmt::format("{:.6f}", lines[2].at("train_bpd").get<double>())));
 }
