@@ -11,7 +11,8 @@ packages=(
   nlohmann-json3-dev      # JSON (metrics, manifests, plans)
   libgtest-dev
   libopencv-dev           # PNG/JPEG encode/decode, plots
-  zlib1g-dev              # gzipped IDX files, tarballs, .npz archives
+  zlib1g-dev              # gzipped IDX files
+  libarchive-dev          # tar, tar.gz and zip (.npz) archives
   libmatio-dev            # SVHN's MATLAB .mat files
   libopenblas0-openmp     # Debian's default BLAS is a reference build, ~35x slower on Linear layers
   dataset-fashion-mnist   # Fashion-MNIST train+test in /usr/share/datasets/fashion-mnist

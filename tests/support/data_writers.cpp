@@ -86,7 +86,7 @@ void write_cifar10_bin(const std::string& out, const torch::Tensor& images, cons
   if (!f) throw IoError(out, "write failed");
 }
 
-void write_tar(const std::string& path, const std::vector<TarMember>& members) {
+void write_tar(const std::string& path, const std::vector<ArchiveMember>& members) {
   std::string out;
   for (const auto& m : members) {
     std::uint8_t h[kBlock] = {};

@@ -8,7 +8,7 @@
 
 #include <torch/types.h>
 
-#include "flowood/data/tar.hpp"
+#include "flowood/data/archive.hpp"
 
 namespace flowood::data {
 
@@ -17,7 +17,7 @@ void write_cifar10_bin(const std::string& path, const torch::Tensor& images, con
 
 /// Writes a ustar archive of `members` (names up to 255 characters), gzip-compressed when `path`
 /// ends in ".gz". For tests and fixtures. Throws IoError(path).
-void write_tar(const std::string& path, const std::vector<TarMember>& members);
+void write_tar(const std::string& path, const std::vector<ArchiveMember>& members);
 
 /// Encodes [C, H, W] uint8 (C = 1 or 3, RGB) as PNG/JPEG/BMP chosen by the extension of `path` and
 /// writes it. For tests and fixtures. Throws IoError(path).

@@ -10,7 +10,7 @@
 
 #include "flowood/core/error.hpp"
 #include "flowood/data/image_decode.hpp"
-#include "flowood/data/tar.hpp"
+#include "flowood/data/archive.hpp"
 #include "loader_util.hpp"
 
 namespace flowood::data {
@@ -138,13 +138,13 @@ ImageDataset load_folder(const Source& s, int64_t limit) {
 ImageDataset load_tarball(const Source& s, const std::string& split, int64_t limit) {
   const std::string what = fmt::format("cifar10-tarball-v1\n{}", fs::absolute(s.where).string());
   ImageDataset ds = detail::cached_decode("cifar10-" + split, what, {s.where}, limit, [&] {
-    std::vector<TarMember> members = read_tar_members(s.where, [](const std::string& name) {
+    std::vector<ArchiveMember> members = read_archive_members(s.where, [](const std::string& name) {
       return is_image_file_name(name) && class_of_member(name) >= 0;
     });
     if (members.empty()) {
       throw DataError(s.where, "no <class>/<image> members with CIFAR-10 class names in this archive");
     }
-    std::sort(members.begin(), members.end(), [](const TarMember& a, const TarMember& b) { return a.name < b.name; });
+    std::sort(members.begin(), members.end(), [](const ArchiveMember& a, const ArchiveMember& b) { return a.name < b.name; });
     if (limit > 0 && static_cast<int64_t>(members.size()) > limit) members.resize(static_cast<std::size_t>(limit));
     std::vector<EncodedImage> images;
     std::vector<int64_t> labels;

@@ -1,3 +1,4 @@
+#include "flowood/core/strings.hpp"
 #include "flowood/data/image_decode.hpp"
 
 #include <algorithm>
@@ -20,11 +21,6 @@
 
 namespace flowood::data {
 namespace {
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 std::vector<std::uint8_t> read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);

@@ -22,7 +22,7 @@
 #include "flowood/data/manifest.hpp"
 #include "flowood/data/registry.hpp"
 #include "flowood/data/svhn.hpp"
-#include "flowood/data/tar.hpp"
+#include "flowood/data/archive.hpp"
 
 extern char** environ;
 
@@ -329,7 +329,7 @@ void fetch_dataset(const std::string& name, const std::string& dest_flag, const 
   if (name == "cifar10") {
     const std::string tarball = files.front().target;
     if (!fs::exists(fs::path(dest) / "cifar-10-batches-bin" / "test_batch.bin")) {
-      const auto written = extract_tar(tarball, dest);
+      const auto written = extract_archive(tarball, dest);
       out << "unpacked " << written.size() << " files into " << dest << "/cifar-10-batches-bin/\n";
     }
   }

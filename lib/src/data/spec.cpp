@@ -1,3 +1,4 @@
+#include "flowood/core/strings.hpp"
 #include "flowood/data/spec.hpp"
 
 #include <algorithm>
@@ -14,18 +15,6 @@
 
 namespace flowood::data {
 namespace {
-
-std::string trim(const std::string& s) {
-  const auto first = s.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos) return {};
-  const auto last = s.find_last_not_of(" \t\r\n");
-  return s.substr(first, last - first + 1);
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 std::string options_syntax(const DatasetKind& kind) {
   std::vector<std::string> items;

@@ -1,3 +1,4 @@
+#include "flowood/core/strings.hpp"
 #include "flowood/flows/mask_schedule.hpp"
 
 #include <algorithm>
@@ -58,12 +59,6 @@ std::vector<std::string> split_colons(const std::string& s) {
     start = colon + 1;
   }
   return parts;
-}
-
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t") - b + 1);
 }
 
 // Parses "A>B" into quadrants.

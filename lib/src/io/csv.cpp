@@ -1,3 +1,4 @@
+#include "flowood/core/strings.hpp"
 #include "flowood/io/csv.hpp"
 
 #include <charconv>
@@ -24,13 +25,6 @@ void append_cell(std::string& out, double v) {
   char buf[64];
   const auto res = std::to_chars(buf, buf + sizeof(buf), v);  // "inf" / "-inf" for infinities
   out.append(buf, res.ptr);
-}
-
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\r");
-  if (b == std::string::npos) return "";
-  const auto e = s.find_last_not_of(" \t\r");
-  return s.substr(b, e - b + 1);
 }
 
 std::vector<std::string> split_commas(const std::string& line) {

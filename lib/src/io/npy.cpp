@@ -111,6 +111,53 @@ std::vector<char> to_bytes(const std::vector<double>& values) {
   return bytes;
 }
 
+/// A stored dtype and how it becomes a tensor (types torch lacks are widened: uint16 → int32,
+/// uint32/uint64 → int64, the latter wrapping above 2^63 as numpy's astype would).
+struct DtypeInfo {
+  const char* descr;
+  std::size_t itemsize;
+  torch::Tensor (*to_tensor)(const char* data, const std::vector<std::int64_t>& shape);
+};
+
+template <typename Stored, typename Wide>
+torch::Tensor widen(const char* data, const std::vector<std::int64_t>& shape, torch::ScalarType type) {
+  auto t = torch::empty(shape, torch::TensorOptions().dtype(type));
+  auto* out = t.data_ptr<Wide>();
+  for (std::int64_t i = 0; i < t.numel(); ++i) {
+    Stored x;
+    std::memcpy(&x, data + i * sizeof(Stored), sizeof(Stored));
+    out[i] = static_cast<Wide>(x);
+  }
+  return t;
+}
+
+template <torch::ScalarType Type, std::size_t Size>
+torch::Tensor copy_as(const char* data, const std::vector<std::int64_t>& shape) {
+  auto t = torch::empty(shape, torch::TensorOptions().dtype(Type));
+  if (t.numel() > 0) std::memcpy(t.data_ptr(), data, static_cast<std::size_t>(t.numel()) * Size);
+  return t;
+}
+
+const DtypeInfo* find_dtype(const std::string& descr) {
+  static const DtypeInfo kTypes[] = {
+      {"<f2", 2, copy_as<torch::kFloat16, 2>},
+      {"<f4", 4, copy_as<torch::kFloat32, 4>},
+      {"<f8", 8, copy_as<torch::kFloat64, 8>},
+      {"|i1", 1, copy_as<torch::kInt8, 1>},
+      {"|u1", 1, copy_as<torch::kUInt8, 1>},
+      {"|b1", 1, copy_as<torch::kBool, 1>},
+      {"<i2", 2, copy_as<torch::kInt16, 2>},
+      {"<i4", 4, copy_as<torch::kInt32, 4>},
+      {"<i8", 8, copy_as<torch::kInt64, 8>},
+      {"<u2", 2, [](const char* d, const std::vector<std::int64_t>& s) { return widen<std::uint16_t, std::int32_t>(d, s, torch::kInt32); }},
+      {"<u4", 4, [](const char* d, const std::vector<std::int64_t>& s) { return widen<std::uint32_t, std::int64_t>(d, s, torch::kInt64); }},
+      {"<u8", 8, [](const char* d, const std::vector<std::int64_t>& s) { return widen<std::uint64_t, std::int64_t>(d, s, torch::kInt64); }},
+  };
+  for (const auto& t : kTypes)
+    if (descr == t.descr) return &t;
+  return nullptr;
+}
+
 }  // namespace
 
 const char* npy_descr(NpyDtype dtype) {
@@ -124,39 +171,6 @@ const char* npy_descr(NpyDtype dtype) {
 
 std::size_t npy_itemsize(NpyDtype dtype) { return dtype == NpyDtype::kFloat32 ? 4 : 8; }
 
-std::int64_t NpyArray::numel() const { return product(shape); }
-
-std::vector<double> NpyArray::to_doubles() const {
-  const auto n = static_cast<std::size_t>(numel());
-  std::vector<double> out(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    switch (dtype) {
-      case NpyDtype::kFloat32: {
-        float v;
-        std::memcpy(&v, bytes.data() + i * 4, 4);
-        out[i] = v;
-        break;
-      }
-      case NpyDtype::kFloat64: std::memcpy(&out[i], bytes.data() + i * 8, 8); break;
-      case NpyDtype::kInt64: {
-        std::int64_t v;
-        std::memcpy(&v, bytes.data() + i * 8, 8);
-        out[i] = static_cast<double>(v);
-        break;
-      }
-    }
-  }
-  return out;
-}
-
-torch::Tensor NpyArray::to_tensor() const {
-  const auto type = dtype == NpyDtype::kFloat32   ? torch::kFloat32
-                    : dtype == NpyDtype::kFloat64 ? torch::kFloat64
-                                                  : torch::kInt64;
-  auto t = torch::empty(shape, torch::TensorOptions().dtype(type));
-  if (!bytes.empty()) std::memcpy(t.data_ptr(), bytes.data(), bytes.size());
-  return t;
-}
 
 std::string npy_header(NpyDtype dtype, const std::vector<std::int64_t>& shape) {
   std::string dict = std::string("{'descr': '") + npy_descr(dtype) + "', 'fortran_order': False, 'shape': " +
@@ -226,46 +240,64 @@ void write_npy(const std::string& path, const torch::Tensor& tensor) {
   write_payload(path, dtype, shape, t.data_ptr(), static_cast<std::size_t>(t.numel()) * npy_itemsize(dtype));
 }
 
-NpyArray read_npy(const std::string& path) {
-  require_little_endian(path);
-  const std::string file = read_file(path);
-  if (file.size() < 10 || file.compare(0, kMagicLen, kMagic, kMagicLen) != 0)
-    throw IoError(path, "not an .npy file (missing \\x93NUMPY magic)");
-  const auto major = static_cast<unsigned char>(file[6]);
+std::vector<double> NpyArray::to_doubles() const {
+  const auto flat = tensor.reshape({-1}).to(torch::kFloat64).contiguous();
+  const double* p = flat.data_ptr<double>();
+  return std::vector<double>(p, p + flat.numel());
+}
+
+NpyArray parse_npy(const std::string& bytes, const std::string& source) {
+  require_little_endian(source);
+  if (bytes.size() < 10 || bytes.compare(0, kMagicLen, kMagic, kMagicLen) != 0)
+    throw IoError(source, "not an .npy array (missing the \\x93NUMPY magic)");
+  const auto major = static_cast<unsigned char>(bytes[6]);
   std::size_t header_len = 0, prefix = 0;
   if (major == 1) {
-    header_len = static_cast<unsigned char>(file[8]) | (static_cast<std::size_t>(static_cast<unsigned char>(file[9])) << 8);
+    header_len = static_cast<unsigned char>(bytes[8]) | (static_cast<std::size_t>(static_cast<unsigned char>(bytes[9])) << 8);
     prefix = 10;
   } else if (major == 2 || major == 3) {
-    if (file.size() < 12) throw IoError(path, "truncated .npy header");
+    if (bytes.size() < 12) throw IoError(source, "truncated .npy header");
     for (int i = 0; i < 4; ++i)
-      header_len |= static_cast<std::size_t>(static_cast<unsigned char>(file[8 + i])) << (8 * i);
+      header_len |= static_cast<std::size_t>(static_cast<unsigned char>(bytes[8 + i])) << (8 * i);
     prefix = 12;
   } else {
-    throw IoError(path, "unsupported .npy format version " + std::to_string(major));
+    throw IoError(source, "unsupported .npy format version " + std::to_string(major));
   }
-  if (file.size() < prefix + header_len) throw IoError(path, "truncated .npy header");
-  const std::string dict = file.substr(prefix, header_len);
+  if (bytes.size() < prefix + header_len) throw IoError(source, "truncated .npy header");
+  const std::string dict = bytes.substr(prefix, header_len);
 
   NpyArray array;
-  const std::string descr = dict_value(dict, "descr", path);
-  if (descr == "'<f4'") array.dtype = NpyDtype::kFloat32;
-  else if (descr == "'<f8'") array.dtype = NpyDtype::kFloat64;
-  else if (descr == "'<i8'") array.dtype = NpyDtype::kInt64;
-  else throw IoError(path, "unsupported .npy dtype " + descr + " (supported: '<f4', '<f8', '<i8')");
-  if (dict_value(dict, "fortran_order", path) != "False")
-    throw IoError(path, "Fortran-ordered .npy arrays are not supported (save with C order)");
-  const std::string shape = dict_value(dict, "shape", path);
-  if (shape.size() < 2 || shape.front() != '(') throw IoError(path, "malformed shape " + shape + " in .npy header");
-  array.shape = parse_shape(shape, path);
+  std::string descr = dict_value(dict, "descr", source);
+  if (descr.size() >= 2 && (descr.front() == '\'' || descr.front() == '"')) descr = descr.substr(1, descr.size() - 2);
+  const auto type = find_dtype(descr);
+  if (!type)
+    throw IoError(source, "unsupported .npy dtype '" + descr +
+                              "' (supported: little-endian float16/32/64, (u)int8/16/32/64, bool)");
+  array.descr = descr;
+  if (dict_value(dict, "fortran_order", source) != "False")
+    throw IoError(source, "Fortran-ordered .npy arrays are not supported (save with C order)");
+  const std::string shape = dict_value(dict, "shape", source);
+  if (shape.size() < 2 || shape.front() != '(') throw IoError(source, "malformed shape " + shape + " in .npy header");
+  array.shape = parse_shape(shape, source);
 
-  const std::size_t expected = static_cast<std::size_t>(array.numel()) * npy_itemsize(array.dtype);
-  const std::size_t available = file.size() - prefix - header_len;
+  // The header's shape must match the bytes really there; checked before anything is allocated
+  // (and without overflow, whatever the header claims).
+  const std::size_t available = bytes.size() - prefix - header_len;
+  std::size_t expected = type->itemsize;
+  for (const auto d : array.shape) {
+    const auto dim = static_cast<std::size_t>(d);
+    expected = (dim != 0 && expected > std::numeric_limits<std::size_t>::max() / dim) ? std::numeric_limits<std::size_t>::max()
+                                                                                     : expected * dim;
+  }
   if (available != expected)
-    throw IoError(path, "data is " + std::to_string(available) + " bytes, shape " + shape + " of " + descr +
-                            " needs " + std::to_string(expected) + (available < expected ? " (truncated file)" : ""));
-  array.bytes.assign(file.begin() + static_cast<std::ptrdiff_t>(prefix + header_len), file.end());
+    throw IoError(source, "data is " + std::to_string(available) + " bytes, shape " + shape + " of '" + descr +
+                              "' needs " + (expected == std::numeric_limits<std::size_t>::max() ? std::string("more")
+                                                                                             : std::to_string(expected)) +
+                              (available < expected ? " (truncated)" : ""));
+  array.tensor = type->to_tensor(bytes.data() + prefix + header_len, array.shape);
   return array;
 }
+
+NpyArray read_npy(const std::string& path) { return parse_npy(read_file(path), path); }
 
 }  // namespace flowood::io

@@ -13,7 +13,7 @@
 #include "flowood/data/cifar10.hpp"
 #include "flowood/data/image_decode.hpp"
 #include "flowood/data/registry.hpp"
-#include "flowood/data/tar.hpp"
+#include "flowood/data/archive.hpp"
 #include "temp_dir.hpp"
 #include "test_paths.hpp"
 #include "data_writers.hpp"
@@ -138,7 +138,7 @@ TEST_F(Cifar10Test, UnknownClassFolderIsAnError) {
 TEST_F(Cifar10Test, TarballMirrorIsReadDirectlyAndCached) {
   // A tarball shaped like the offline mirror: test/<class>/NNNN.png, pax global header included.
   const auto images = random_images(15, 3, 32, 32, 3);
-  std::vector<TarMember> members;
+  std::vector<ArchiveMember> members;
   members.push_back({"pax_global_header", 0, {}});
   for (int64_t i = 14; i >= 0; --i) {  // archive order differs from sorted order
     const std::string name = std::string("test/") + kCifar10Classes[static_cast<std::size_t>(i % 10)] + "/" + fmt_index(i);

@@ -4,6 +4,8 @@
 #include <torch/torch.h>
 #include <zlib.h>
 
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <string>
 
@@ -12,7 +14,7 @@
 #include "flowood/data/image_decode.hpp"
 #include "flowood/data/idx.hpp"
 #include "flowood/data/manifest.hpp"
-#include "flowood/data/tar.hpp"
+#include "flowood/data/archive.hpp"
 #include "flowood/io/sha256.hpp"
 #include "temp_dir.hpp"
 #include "test_paths.hpp"
@@ -26,20 +28,20 @@ using flowood::testing::ScopedEnv;
 using flowood::testing::TempDir;
 
 namespace {
-TarMember member(const std::string& name, const std::string& text) {
+ArchiveMember member(const std::string& name, const std::string& text) {
   return {name, text.size(), std::vector<std::uint8_t>(text.begin(), text.end())};
 }
-std::string text_of(const TarMember& m) { return std::string(m.bytes.begin(), m.bytes.end()); }
+std::string text_of(const ArchiveMember& m) { return std::string(m.bytes.begin(), m.bytes.end()); }
 }  // namespace
 
 TEST(Tar, RoundTripGzipAndPlainWithLongNames) {
   TempDir dir("tar");
   const std::string long_name = std::string(120, 'd') + "/" + std::string(90, 'f') + ".txt";
-  const std::vector<TarMember> members = {member("a.txt", "alpha"), member("dir/b.bin", std::string(1000, 'x')),
+  const std::vector<ArchiveMember> members = {member("a.txt", "alpha"), member("dir/b.bin", std::string(1000, 'x')),
                                           member(long_name, "long"), member("empty", "")};
   for (const char* name : {"t.tar", "t.tar.gz"}) {
     write_tar(dir.file(name), members);
-    const auto got = read_tar_members(dir.file(name), [](const std::string& n) { return n != "empty"; });
+    const auto got = read_archive_members(dir.file(name), [](const std::string& n) { return n != "empty"; });
     ASSERT_EQ(got.size(), 3u) << name;
     EXPECT_EQ(got[0].name, "a.txt");
     EXPECT_EQ(text_of(got[0]), "alpha");
@@ -47,7 +49,7 @@ TEST(Tar, RoundTripGzipAndPlainWithLongNames) {
     EXPECT_EQ(got[2].name, long_name);
     EXPECT_EQ(text_of(got[2]), "long");
   }
-  const auto written = extract_tar(dir.file("t.tar.gz"), dir.file("out"));
+  const auto written = extract_archive(dir.file("t.tar.gz"), dir.file("out"));
   EXPECT_EQ(written.size(), 4u);
   EXPECT_EQ(flowood::testing::read_text(dir.path() / "out" / "dir" / "b.bin"), std::string(1000, 'x'));
 }
@@ -56,25 +58,42 @@ TEST(Tar, CorruptAndTruncatedArchivesNameTheFile) {
   TempDir dir("tar_bad");
   write_tar(dir.file("t.tar"), {member("a.txt", std::string(2000, 'a')), member("b.txt", "b")});
   flowood::testing::truncate_file(dir.path() / "t.tar", 1200);
-  std::string what = data_error_of([&] { read_tar_members(dir.file("t.tar"), [](const std::string&) { return true; }); });
+  std::string what = data_error_of([&] { read_archive_members(dir.file("t.tar"), [](const std::string&) { return true; }); });
   EXPECT_NE(what.find(dir.file("t.tar")), std::string::npos) << what;
   EXPECT_NE(what.find("truncated tar archive: it ends inside a.txt"), std::string::npos) << what;
 
   flowood::testing::write_text(dir.path() / "x.tar", std::string(512, 'z'));
-  what = data_error_of([&] { read_tar_members(dir.file("x.tar"), [](const std::string&) { return true; }); });
+  what = data_error_of([&] { read_archive_members(dir.file("x.tar"), [](const std::string&) { return true; }); });
   EXPECT_NE(what.find("checksum"), std::string::npos) << what;
 
   write_tar(dir.file("t.tar.gz"), {member("a.txt", std::string(100000, 'a'))});
   const std::string gz = flowood::testing::read_text(dir.path() / "t.tar.gz");
   flowood::testing::write_text(dir.path() / "t.tar.gz", gz.substr(0, gz.size() / 2));
-  what = data_error_of([&] { read_tar_members(dir.file("t.tar.gz"), [](const std::string&) { return true; }); });
+  what = data_error_of([&] { read_archive_members(dir.file("t.tar.gz"), [](const std::string&) { return true; }); });
   EXPECT_NE(what.find(dir.file("t.tar.gz")), std::string::npos) << what;
 
-  what = data_error_of([&] { extract_tar(dir.file("evil.tar"), dir.file("out")); });  // missing file
+  what = data_error_of([&] { extract_archive(dir.file("evil.tar"), dir.file("out")); });  // missing file
   EXPECT_NE(what.find("evil.tar"), std::string::npos) << what;
   write_tar(dir.file("evil.tar"), {member("../escape.txt", "x")});
-  what = data_error_of([&] { extract_tar(dir.file("evil.tar"), dir.file("out")); });
+  what = data_error_of([&] { extract_archive(dir.file("evil.tar"), dir.file("out")); });
   EXPECT_NE(what.find("refusing"), std::string::npos) << what;
+}
+
+TEST(Tar, AHeaderClaimingHugeSizeIsATruncationNotAnAllocation) {
+  // The size field says 8 GiB; the file holds 1,000 bytes. Memory follows the real bytes.
+  TempDir dir("tar_huge");
+  write_tar(dir.file("t.tar"), {member("big.bin", std::string(1000, 'b'))});
+  std::string bytes = flowood::testing::read_text(dir.path() / "t.tar");
+  std::snprintf(&bytes[124], 12, "%011o", 077777777777u);
+  std::memset(&bytes[148], ' ', 8);
+  unsigned sum = 0;
+  for (int i = 0; i < 512; ++i) sum += static_cast<unsigned char>(bytes[static_cast<std::size_t>(i)]);
+  std::snprintf(&bytes[148], 8, "%06o", sum);
+  bytes[155] = ' ';
+  flowood::testing::write_text(dir.path() / "t.tar", bytes);
+  const std::string what =
+      data_error_of([&] { read_archive_members(dir.file("t.tar"), [](const std::string&) { return true; }); });
+  EXPECT_NE(what.find("truncated tar archive: it ends inside big.bin"), std::string::npos) << what;
 }
 
 TEST(ImageDecode, ThreadCountsGiveIdenticalResults) {

@@ -55,7 +55,7 @@ TEST_F(NpyTest, VectorRoundTripAllDtypes) {
     const std::string path = file(std::string("v") + flowood::io::npy_descr(dtype) + ".npy");
     flowood::io::write_npy(path, v, dtype, {2, 3});
     const auto a = flowood::io::read_npy(path);
-    EXPECT_EQ(a.dtype, dtype);
+    EXPECT_EQ(a.descr, flowood::io::npy_descr(dtype));
     EXPECT_EQ(a.shape, (std::vector<std::int64_t>{2, 3}));
     const auto back = a.to_doubles();
     ASSERT_EQ(back.size(), v.size());
@@ -109,6 +109,18 @@ TEST_F(NpyTest, BadInputsThrow) {
   } catch (const flowood::IoError& e) {
     EXPECT_EQ(e.path(), file("trunc.npy"));
     EXPECT_NE(std::string(e.what()).find("truncated"), std::string::npos) << e.what();
+  }
+  // A header claiming ~10^17 elements over 24 bytes of data: refused before any allocation.
+  std::string huge = bytes;
+  const std::string shape = "(99999999999, 999999)";
+  huge.replace(huge.find("(3,)"), 4, shape);
+  huge.erase(huge.find("}") + 1, shape.size() - 4);  // keep the header length: fewer padding spaces
+  flowood::io::write_file_atomic(file("huge.npy"), huge);
+  try {
+    flowood::io::read_npy(file("huge.npy"));
+    FAIL();
+  } catch (const flowood::IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("data is 24 bytes"), std::string::npos) << e.what();
   }
   std::string big_endian = bytes;
   big_endian.replace(big_endian.find("<f8"), 3, ">f8");

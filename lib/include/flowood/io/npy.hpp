@@ -1,6 +1,7 @@
 #pragma once
-/// NumPy .npy files (format v1.0, little-endian, C order), so scores and latents load with
-/// `numpy.load`. Supported element types: float32 ('<f4'), float64 ('<f8'), int64 ('<i8').
+/// NumPy .npy files, so scores and latents load with `numpy.load`. Written as format v1.0,
+/// little-endian, C order, of float32 ('<f4'), float64 ('<f8') or int64 ('<i8'); read in any of
+/// the common numeric dtypes (parse_npy).
 /// The header dict is padded with spaces and a final newline so the data starts at a multiple of
 /// 64 bytes, exactly as numpy writes it.
 #include <cstdint>
@@ -20,20 +21,22 @@ const char* npy_descr(NpyDtype dtype);
 /// Size in bytes of one element.
 std::size_t npy_itemsize(NpyDtype dtype);
 
-/// An array read from an .npy file: raw little-endian bytes in C order plus shape and dtype.
+/// An array read from an .npy file.
 struct NpyArray {
-  NpyDtype dtype = NpyDtype::kFloat64;
+  /// The numpy dtype as stored: "<f4", "<f8", "<i8", "|u1", "|b1", …
+  std::string descr;
   /// Dimensions; empty for a 0-d (scalar) array.
   std::vector<std::int64_t> shape;
-  /// numel * itemsize bytes.
-  std::vector<char> bytes;
+  /// The elements, a CPU tensor in C order of the stored type, or a wider one where torch has no
+  /// such type (uint16 → int32, uint32 and uint64 → int64).
+  torch::Tensor tensor;
 
   /// Product of the shape (1 for a scalar).
-  std::int64_t numel() const;
-  /// The elements converted to double, in C order (int64 beyond 2^53 loses precision).
+  std::int64_t numel() const { return tensor.numel(); }
+  /// The elements converted to double, in C order (integers beyond 2^53 lose precision).
   std::vector<double> to_doubles() const;
-  /// A CPU tensor of the file's dtype and shape (a copy).
-  torch::Tensor to_tensor() const;
+  /// The tensor (shared, not a copy).
+  torch::Tensor to_tensor() const { return tensor; }
 };
 
 /// The complete v1.0 header (magic, version, length, padded dict ending in '\n') for an array of
@@ -51,8 +54,13 @@ void write_npy(const std::string& path, const std::vector<double>& values,
 /// ConfigError naming the dtype. Atomic; IoError(path) on write failure.
 void write_npy(const std::string& path, const torch::Tensor& tensor);
 
-/// Reads an .npy file (format v1.0–3.0, C order, one of the supported dtypes). IoError(path)
-/// naming the problem when the file is not such an array or is truncated.
+/// The one .npy parser: format v1.0–3.0, little-endian, C order; dtypes float16/32/64,
+/// (u)int8/16/32/64 and bool. `source` names the bytes in errors (a path, or "ARCHIVE:MEMBER").
+/// Throws IoError(source) naming the problem: no magic, truncated header or data, an unsupported
+/// dtype or order, a shape whose size differs from the bytes present (checked before allocating).
+NpyArray parse_npy(const std::string& bytes, const std::string& source);
+
+/// Reads and parses the .npy file at `path` (IoError naming it).
 NpyArray read_npy(const std::string& path);
 
 }  // namespace flowood::io

@@ -1,0 +1,151 @@
+#include "flowood/data/archive.hpp"
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "flowood/core/error.hpp"
+#include "flowood/io/atomic_file.hpp"
+
+namespace flowood::data {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::size_t kChunk = std::size_t{1} << 16;
+
+struct ArchiveFree {
+  void operator()(archive* a) const { archive_read_free(a); }
+};
+using ArchivePtr = std::unique_ptr<archive, ArchiveFree>;
+
+const char* format_words(ArchiveFormat f) {
+  switch (f) {
+    case ArchiveFormat::kTar: return "tar";
+    case ArchiveFormat::kZip: return "zip";
+    case ArchiveFormat::kAny: return "tar or zip";
+  }
+  return "?";
+}
+
+std::string message_of(archive* a) {
+  const char* m = archive_error_string(a);
+  return m ? m : "unknown libarchive error";
+}
+
+/// The container format libarchive settled on, for messages.
+std::string container_name(archive* a) {
+  return (archive_format(a) & ARCHIVE_FORMAT_BASE_MASK) == ARCHIVE_FORMAT_ZIP ? "zip" : "tar";
+}
+
+std::string not_an_archive(ArchiveFormat format, archive* a) {
+  return fmt::format("not a {} archive, or truncated, or its first header is corrupt (checksum mismatch or unknown "
+                     "format): {}",
+                     format_words(format), message_of(a));
+}
+
+ArchivePtr open_archive(const std::string& path, ArchiveFormat format) {
+  ArchivePtr a(archive_read_new());
+  if (!a) throw DataError(path, "libarchive could not allocate a reader");
+  archive_read_support_filter_all(a.get());
+  if (format != ArchiveFormat::kZip) archive_read_support_format_tar(a.get());
+  // The seekable zip reader starts from the central directory at the end, so a truncated zip is
+  // recognised as such instead of being half-read.
+  if (format != ArchiveFormat::kTar) archive_read_support_format_zip_seekable(a.get());
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) throw DataError(path, "cannot open: no such file");
+  // libarchive reads the first header here to recognise the format.
+  if (archive_read_open_filename(a.get(), path.c_str(), kChunk) != ARCHIVE_OK)
+    throw DataError(path, not_an_archive(format, a.get()));
+  return a;
+}
+
+}  // namespace
+
+void read_archive(const std::string& path, const std::function<bool(const std::string&)>& want,
+                  const std::function<void(ArchiveMember&&)>& take, ArchiveFormat format) {
+  auto a = open_archive(path, format);
+  std::string current;  // the last member whose header was read
+  for (;;) {
+    archive_entry* entry = nullptr;
+    const int r = archive_read_next_header(a.get(), &entry);
+    if (r == ARCHIVE_EOF) return;
+    if (r != ARCHIVE_OK) {
+      if (current.empty()) throw DataError(path, not_an_archive(format, a.get()));
+      throw DataError(path, fmt::format("corrupt or truncated {} archive after {}: {}", container_name(a.get()), current,
+                                        message_of(a.get())));
+    }
+    const char* raw_name = archive_entry_pathname(entry);
+    current = raw_name ? raw_name : "";
+    if (archive_entry_filetype(entry) != AE_IFREG || !want(current)) {
+      if (archive_read_data_skip(a.get()) != ARCHIVE_OK)
+        throw DataError(path, fmt::format("truncated {} archive: it ends inside {} ({})", container_name(a.get()),
+                                          current, message_of(a.get())));
+      continue;
+    }
+    ArchiveMember m;
+    m.name = current;
+    std::uint8_t buffer[kChunk];
+    for (;;) {
+      const la_ssize_t n = archive_read_data(a.get(), buffer, sizeof buffer);
+      if (n == 0) break;
+      if (n < 0) {
+        const bool zip = container_name(a.get()) == "zip";
+        throw DataError(path + ":" + current,
+                        zip ? fmt::format("corrupt zip member ({})", message_of(a.get()))
+                            : fmt::format("truncated tar archive: it ends inside {}, or its data is corrupt ({})",
+                                          current, message_of(a.get())));
+      }
+      m.bytes.insert(m.bytes.end(), buffer, buffer + n);
+    }
+    m.size = m.bytes.size();
+    take(std::move(m));
+  }
+}
+
+std::vector<ArchiveMember> read_archive_members(const std::string& path,
+                                                const std::function<bool(const std::string&)>& want,
+                                                ArchiveFormat format) {
+  std::vector<ArchiveMember> out;
+  read_archive(path, want, [&](ArchiveMember&& m) { out.push_back(std::move(m)); }, format);
+  return out;
+}
+
+std::vector<std::string> archive_member_names(const std::string& path, ArchiveFormat format) {
+  std::vector<std::string> names;
+  read_archive(
+      path,
+      [&](const std::string& name) {
+        names.push_back(name);
+        return false;
+      },
+      [](ArchiveMember&&) {}, format);
+  return names;
+}
+
+std::vector<std::string> extract_archive(const std::string& path, const std::string& dest) {
+  // Check every name first, so a refused archive writes nothing.
+  for (const auto& name : archive_member_names(path)) {
+    const fs::path p(name);
+    if (p.is_absolute() || std::any_of(p.begin(), p.end(), [](const fs::path& c) { return c == ".."; }))
+      throw DataError(path, fmt::format("refusing to extract member \"{}\" (absolute or contains ..)", name));
+  }
+  std::vector<std::string> written;
+  read_archive(
+      path, [](const std::string&) { return true; },
+      [&](ArchiveMember&& m) {
+        const fs::path out = fs::path(dest) / m.name;
+        std::error_code ec;
+        fs::create_directories(out.parent_path(), ec);
+        io::write_file_atomic(out.string(), m.bytes.data(), m.bytes.size());
+        written.push_back(out.string());
+      });
+  return written;
+}
+
+}  // namespace flowood::data
