@@ -15,7 +15,7 @@
 #include "flowood/core/error.hpp"
 #include "flowood/core/log.hpp"
 #include "flowood/io/csv.hpp"
-#include "flowood/io/json.hpp"
+#include "flowood/io/json_file.hpp"
 #include "flowood/ood/curves.hpp"
 #include "flowood/ood/metrics.hpp"
 

@@ -17,7 +17,7 @@
 #include "flowood/experiment/run_dir.hpp"
 #include "flowood/flows/weight_norm.hpp"
 #include "flowood/io/atomic_file.hpp"
-#include "flowood/io/json.hpp"
+#include "flowood/io/json_file.hpp"
 
 namespace flowood::app {
 namespace {

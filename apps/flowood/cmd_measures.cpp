@@ -16,7 +16,7 @@
 #include "flowood/data/registry.hpp"
 #include "flowood/flows/inspect.hpp"
 #include "flowood/io/atomic_file.hpp"
-#include "flowood/io/json.hpp"
+#include "flowood/io/json_file.hpp"
 #include "flowood/experiment/run_dir.hpp"
 #include "flowood/experiment/stages.hpp"
 

@@ -10,7 +10,7 @@
 #include "flowood/core/error.hpp"
 #include "flowood/experiment/sweep.hpp"
 #include "flowood/io/atomic_file.hpp"
-#include "flowood/io/json.hpp"
+#include "flowood/io/json_file.hpp"
 #include "flowood/ood/curves.hpp"
 
 namespace fs = std::filesystem;

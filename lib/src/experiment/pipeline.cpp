@@ -9,7 +9,7 @@
 #include "flowood/core/log.hpp"
 #include "flowood/experiment/stages.hpp"
 #include "flowood/experiment/tables.hpp"
-#include "flowood/io/json.hpp"
+#include "flowood/io/json_file.hpp"
 #include "flowood/viz/histogram.hpp"
 
 namespace fs = std::filesystem;

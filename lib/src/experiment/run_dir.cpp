@@ -14,7 +14,7 @@
 #include "flowood/core/log.hpp"
 #include "flowood/flows/factory.hpp"
 #include "flowood/io/atomic_file.hpp"
-#include "flowood/io/json.hpp"
+#include "flowood/io/json_file.hpp"
 #include "flowood/io/sha256.hpp"
 #include "flowood/train/checkpoint.hpp"
 #include "flowood/version.hpp"

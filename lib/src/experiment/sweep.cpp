@@ -19,7 +19,7 @@
 #include "flowood/core/error.hpp"
 #include "flowood/core/log.hpp"
 #include "flowood/io/atomic_file.hpp"
-#include "flowood/io/json.hpp"
+#include "flowood/io/json_file.hpp"
 
 extern char** environ;
 

@@ -20,7 +20,7 @@
 #include "flowood/flows/preprocess.hpp"
 #include "flowood/flows/standardize.hpp"
 #include "flowood/io/atomic_file.hpp"
-#include "flowood/io/json.hpp"
+#include "flowood/io/json_file.hpp"
 #include "flowood/ood/score.hpp"
 #include "flowood/train/checkpoint.hpp"
 #include "flowood/train/distributed.hpp"

@@ -12,7 +12,7 @@
 #include "flowood/flows/factory.hpp"
 #include "flowood/flows/standardize.hpp"
 #include "flowood/io/csv.hpp"
-#include "flowood/io/json.hpp"
+#include "flowood/io/json_file.hpp"
 #include "flowood/train/checkpoint.hpp"
 #include "flowood/train/trainer.hpp"
 #include "synthetic_images.hpp"

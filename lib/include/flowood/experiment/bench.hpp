@@ -9,7 +9,7 @@
 #include "flowood/config/experiment.hpp"
 #include "flowood/core/blas.hpp"
 #include "flowood/flows/flow_model.hpp"
-#include "flowood/io/json.hpp"
+#include "flowood/io/json_file.hpp"
 
 namespace flowood::experiment {
 

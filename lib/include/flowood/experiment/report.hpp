@@ -10,7 +10,7 @@
 #include "flowood/experiment/config_codec.hpp"
 #include "flowood/experiment/run_dir.hpp"
 #include "flowood/io/csv.hpp"
-#include "flowood/io/json.hpp"
+#include "flowood/io/json_file.hpp"
 
 namespace flowood::experiment {
 

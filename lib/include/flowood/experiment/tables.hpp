@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "flowood/io/csv.hpp"
-#include "flowood/io/json.hpp"
+#include "flowood/io/json_file.hpp"
 #include "flowood/ood/curves.hpp"
 #include "flowood/ood/metrics.hpp"
 

@@ -11,7 +11,7 @@
 #include <limits>
 #include <vector>
 
-#include "flowood/io/json.hpp"
+#include "flowood/io/json_file.hpp"
 
 namespace flowood::ood {
 

@@ -1,4 +1,4 @@
-#include "flowood/io/json.hpp"
+#include "flowood/io/json_file.hpp"
 
 #include <unistd.h>
 
