@@ -44,10 +44,39 @@ const char* type_name(const FieldPtr& p) {
   return std::visit(V{}, p);
 }
 
+/// Plain decimal integers only: yaml-cpp would read "010" as octal 8 and "0x10" as 16, which no
+/// one writing batch_size: 010 means.
+bool is_decimal_integer(const std::string& s) {
+  std::size_t i = (!s.empty() && (s[0] == '-' || s[0] == '+')) ? 1 : 0;
+  if (i >= s.size()) return false;
+  if (s[i] == '0') return i + 1 == s.size();
+  for (; i < s.size(); ++i)
+    if (s[i] < '0' || s[i] > '9') return false;
+  return true;
+}
+
 template <class T>
 T scalar_as(const YAML::Node& node) {
   if (!node.IsScalar()) throw YAML::BadConversion(node.Mark());
+  if constexpr (std::is_same_v<T, int64_t>)
+    if (!is_decimal_integer(node.Scalar())) throw YAML::BadConversion(node.Mark());
   return node.as<T>();
+}
+
+/// For an integer field given a number with a leading zero or a base prefix: what to write instead.
+std::string integer_hint(const FieldPtr& ptr, const YAML::Node& node) {
+  if (!std::holds_alternative<int64_t*>(ptr) && !std::holds_alternative<std::vector<int64_t>*>(ptr)) return {};
+  std::vector<std::string> scalars;
+  if (node.IsScalar()) scalars.push_back(node.Scalar());
+  if (node.IsSequence())
+    for (const auto& item : node)
+      if (item.IsScalar()) scalars.push_back(item.Scalar());
+  for (const auto& s : scalars) {
+    const auto digits = s.find_first_not_of("+-");
+    if (digits != std::string::npos && s[digits] == '0' && s.size() > digits + 1)
+      return fmt::format(" in decimal digits without a leading 0 (got '{}', which YAML may read as octal or hex)", s);
+  }
+  return {};
 }
 
 // Assigns node to the field; returns false when the node has the wrong type.
@@ -143,7 +172,8 @@ struct Reader {
         }
         lines[key] = line;
         if (!assign(it->second.ptr, kv.second))
-          problems.push_back(fmt::format("{}: {} must be {}", where(line), key, type_name(it->second.ptr)));
+          problems.push_back(fmt::format("{}: {} must be {}{}", where(line), key, type_name(it->second.ptr),
+                                         integer_hint(it->second.ptr, kv.second)));
         continue;
       }
       bool is_section = false;
@@ -201,7 +231,8 @@ LoadedConfig load_config(const std::string& path, const std::vector<std::string>
       continue;
     }
     if (!assign(it->second.ptr, value))
-      reader.problems.push_back(fmt::format("--set {}: must be {}", key, type_name(it->second.ptr)));
+      reader.problems.push_back(
+          fmt::format("--set {}: must be {}{}", key, type_name(it->second.ptr), integer_hint(it->second.ptr, value)));
     reader.lines[key] = -1;
   }
   if (reader.problems.empty()) {

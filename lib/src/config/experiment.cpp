@@ -1,6 +1,7 @@
 #include "flowood/config/experiment.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 #include <fmt/format.h>
@@ -13,6 +14,10 @@ namespace {
 template <class T>
 void at_least(std::vector<ConfigProblem>& out, const std::string& key, T value, T min) {
   if (value < min) out.push_back({key, fmt::format("must be >= {} (got {})", min, value)});
+}
+/// ±inf passes the range checks above it (inf > 0) and then trains to NaN.
+void finite(std::vector<ConfigProblem>& out, const std::string& key, double value) {
+  if (!std::isfinite(value)) out.push_back({key, fmt::format("must be finite (got {})", value)});
 }
 void one_of(std::vector<ConfigProblem>& out, const std::string& key, const std::string& value,
             const std::vector<std::string>& valid) {
@@ -36,8 +41,11 @@ std::vector<ConfigProblem> validate(const ExperimentConfig& c) {
   one_of(p, "train.optimizer", t.optimizer, {"adam", "rmsprop"});
   one_of(p, "train.weight_decay_on", t.weight_decay_on, {"auto", "gains", "all"});
   if (!(t.lr > 0)) p.push_back({"train.lr", fmt::format("must be > 0 (got {})", t.lr)});
+  else finite(p, "train.lr", t.lr);
   if (!(t.weight_decay >= 0)) p.push_back({"train.weight_decay", fmt::format("must be >= 0 (got {})", t.weight_decay)});
+  else finite(p, "train.weight_decay", t.weight_decay);
   if (!(t.max_grad_norm >= 0)) p.push_back({"train.max_grad_norm", fmt::format("must be >= 0 (got {})", t.max_grad_norm)});
+  else finite(p, "train.max_grad_norm", t.max_grad_norm);
   at_least<int64_t>(p, "train.batch_size", t.batch_size, 1);
   at_least<int64_t>(p, "train.epochs", t.epochs, 1);
   at_least<int64_t>(p, "train.max_steps", t.max_steps, 0);
@@ -67,6 +75,7 @@ std::vector<ConfigProblem> validate(const ExperimentConfig& c) {
     p.push_back({"background.mutation_rate", fmt::format("must be in (0, 1) (got {})", b.mutation_rate)});
   if (!(b.weight_decay >= 0))
     p.push_back({"background.weight_decay", fmt::format("must be >= 0 (got {})", b.weight_decay)});
+  else finite(p, "background.weight_decay", b.weight_decay);
   at_least<int64_t>(p, "background.max_steps", b.max_steps, 0);
   if (!(c.histogram.clip_percent >= 0 && c.histogram.clip_percent < 100))
     p.push_back({"histogram.clip_percent", fmt::format("must be in [0, 100) (got {})", c.histogram.clip_percent)});

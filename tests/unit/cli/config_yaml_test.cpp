@@ -53,6 +53,21 @@ TEST(ConfigYaml, SetErrorsNameTheKey) {
   EXPECT_EQ(error_of("", {"train.lr=-1"}), "--set: train.lr must be > 0 (got -1)");
 }
 
+TEST(ConfigYaml, IntegersAreDecimalAndRatesFinite) {
+  // yaml-cpp alone reads 010 as octal 8 and 0x10 as 16; a config key takes decimal digits only.
+  EXPECT_EQ(error_of("", {"train.batch_size=010"}),
+            "--set train.batch_size: must be an integer in decimal digits without a leading 0 (got '010', which YAML "
+            "may read as octal or hex)");
+  EXPECT_EQ(error_of("", {"train.batch_size=0x10"}),
+            "--set train.batch_size: must be an integer in decimal digits without a leading 0 (got '0x10', which YAML "
+            "may read as octal or hex)");
+  EXPECT_NE(error_of("", {"model.in_shape=[1, 028, 28]"}).find("must be a list of integers in decimal digits"),
+            std::string::npos);
+  EXPECT_EQ(load_config("", {"train.batch_size=10", "seed=0", "data.test_limit=+5"}).config.train.batch_size, 10);
+  EXPECT_EQ(error_of("", {"train.lr=.inf"}), "--set: train.lr must be finite (got inf)");
+  EXPECT_EQ(error_of("", {"train.weight_decay=.inf"}), "--set: train.weight_decay must be finite (got inf)");
+}
+
 TEST(ConfigYaml, LaterSetWins) {
   EXPECT_EQ(load_config("", {"seed=1", "seed=7"}).config.seed, 7);
 }
