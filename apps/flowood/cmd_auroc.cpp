@@ -46,10 +46,11 @@ ScoreFile load(const std::string& path, const std::string& column, io::CsvTable*
   f.name = f.dataset.empty() ? std::filesystem::path(path).filename().string() : f.dataset;
   f.scores = table.column(column);
   if (f.scores.empty()) throw DataError(path, "no score rows (column '" + column + "' is empty)");
-  const auto nans = std::count_if(f.scores.begin(), f.scores.end(), [](double v) { return std::isnan(v); });
-  if (nans > 0) {
-    const auto first = std::find_if(f.scores.begin(), f.scores.end(), [](double v) { return std::isnan(v); });
-    throw DataError(path, "column '" + column + "' has " + std::to_string(nans) + " empty/NaN value(s) of " +
+  // A score of ±inf is no more a measurement than NaN (a diverged model): both are refused.
+  const auto bad = [](double v) { return !std::isfinite(v); };
+  if (const auto n = std::count_if(f.scores.begin(), f.scores.end(), bad); n > 0) {
+    const auto first = std::find_if(f.scores.begin(), f.scores.end(), bad);
+    throw DataError(path, "column '" + column + "' has " + std::to_string(n) + " empty, NaN or infinite value(s) of " +
                               std::to_string(f.scores.size()) + " (first at data row " +
                               std::to_string(first - f.scores.begin() + 1) + ")");
   }

@@ -41,6 +41,10 @@ flowood_add_e2e_test(auroc.nan_scores
           ${FLOWOOD} auroc --in ${AUROC_DIR}/in.csv --ood ${AUROC_DIR}/ood_a.csv --ood ${AUROC_DIR}/ood_nan.csv
           --json ${AUROC_DIR}/nan.json)
 
+flowood_add_e2e_test(auroc.inf_scores
+  COMMAND ${AUROC_FAIL} --absent ${AUROC_DIR}/inf.json "${AUROC_DIR}/ood_inf.csv" "infinite" "data row 2" --
+          ${FLOWOOD} auroc --in ${AUROC_DIR}/in.csv --ood ${AUROC_DIR}/ood_inf.csv --json ${AUROC_DIR}/inf.json)
+
 flowood_add_e2e_test(auroc.direction_mismatch
   COMMAND ${AUROC_FAIL} --absent ${AUROC_DIR}/flip.json "${AUROC_DIR}/ood_flip.csv" "${AUROC_DIR}/in.csv" "higher_is_in" --
           ${FLOWOOD} auroc --in ${AUROC_DIR}/in.csv --ood ${AUROC_DIR}/ood_flip.csv --json ${AUROC_DIR}/flip.json)
@@ -50,5 +54,5 @@ flowood_add_e2e_test(auroc.json_dir_missing
           ${FLOWOOD} auroc --in ${AUROC_DIR}/in.csv --ood ${AUROC_DIR}/ood_a.csv --json ${AUROC_DIR}/no_such_dir/m.json)
 
 set_tests_properties(e2e.auroc.table e2e.auroc.bpd_column e2e.auroc.json e2e.auroc.missing_file
-  e2e.auroc.missing_column e2e.auroc.nan_scores e2e.auroc.direction_mismatch e2e.auroc.json_dir_missing
+  e2e.auroc.missing_column e2e.auroc.nan_scores e2e.auroc.inf_scores e2e.auroc.direction_mismatch e2e.auroc.json_dir_missing
   PROPERTIES FIXTURES_REQUIRED e2e_auroc_scores)
