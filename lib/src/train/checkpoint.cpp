@@ -6,6 +6,8 @@
 #include <torch/serialize.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include "flowood/core/error.hpp"
 
 namespace flowood::train {
@@ -95,8 +97,20 @@ CheckpointInfo load_checkpoint(const std::string& path, flows::FlowModelImpl& mo
   } catch (const c10::Error& e) {
     throw IoError(path, std::string("checkpoint does not fit this model: ") + e.what_without_backtrace());
   }
+  if (const auto bad = first_non_finite(model))
+    throw IoError(path, fmt::format("the checkpoint holds non-finite values (NaN or inf) in {}: the run diverged "
+                                    "at or before step {}; retrain with a lower train.lr or from an earlier checkpoint",
+                                    *bad, info.step));
   model.to(device);
   return info;
+}
+
+std::optional<std::string> first_non_finite(const torch::nn::Module& model) {
+  for (const auto& p : model.named_parameters())
+    if (p.value().is_floating_point() && !torch::isfinite(p.value()).all().item<bool>()) return p.key();
+  for (const auto& b : model.named_buffers())
+    if (b.value().is_floating_point() && !torch::isfinite(b.value()).all().item<bool>()) return b.key();
+  return std::nullopt;
 }
 
 CheckpointInfo read_checkpoint_info(const std::string& path) {

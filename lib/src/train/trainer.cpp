@@ -247,6 +247,16 @@ TrainResult train(flows::FlowModelImpl& model, const data::ImageDataset& train_s
   int64_t perm_epoch = -1;
   int64_t images_done = 0;
   int64_t last_saved = step;
+  // Divergence (a non-finite loss, test bits/dim, parameter or buffer) stops training before the
+  // checkpoint is written, so the file on disk stays the last finite one.
+  auto diverged = [&](const std::string& what) {
+    return Error(last_saved > 0 ? fmt::format("training diverged at step {} ({}); the last finite checkpoint is step {} "
+                                              "in {}",
+                                              step, what, last_saved, ckpt_path)
+                                : fmt::format("training diverged at step {} ({}) before any checkpoint was saved; "
+                                              "try a lower train.lr",
+                                              step, what));
+  };
   bool stop_seen = false;  // a stop request on any rank (distributed runs agree on it each step)
   model.train();
   while (step < total) {
@@ -301,9 +311,7 @@ TrainResult train(flows::FlowModelImpl& model, const data::ImageDataset& train_s
     ++step;
     images_done += count;
 
-    if (!std::isfinite(loss_value))
-      throw Error(fmt::format("training diverged at step {} (loss {}); the last checkpoint is step {} in {}", step,
-                              loss_value, last_saved, ckpt_path));
+    if (!std::isfinite(loss_value)) throw diverged(fmt::format("loss {}", loss_value));
     const double elapsed = std::chrono::duration<double>(clock::now() - start).count();
     progress.step = step;
     progress.epoch = epoch;
@@ -342,8 +350,11 @@ TrainResult train(flows::FlowModelImpl& model, const data::ImageDataset& train_s
     if (options.progress) options.progress(progress);
     result.train_bpd = progress.bpd;
 
+    if (progress.test_bpd && !std::isfinite(*progress.test_bpd))
+      throw diverged(fmt::format("test {} bits/dim", *progress.test_bpd));
     const bool stopping = comm ? stop_seen : options.stop && options.stop->load();
     if (step % tc.checkpoint_every == 0 || step == total || stopping) {
+      if (const auto bad = first_non_finite(model)) throw diverged("non-finite values in " + *bad);
       save(step);
       last_saved = step;
     }
@@ -352,7 +363,10 @@ TrainResult train(flows::FlowModelImpl& model, const data::ImageDataset& train_s
       break;
     }
   }
-  if (last_saved != step) save(step);
+  if (last_saved != step) {
+    if (const auto bad = first_non_finite(model)) throw diverged("non-finite values in " + *bad);
+    save(step);
+  }
   result.steps = step;
   result.seconds = std::chrono::duration<double>(clock::now() - start).count();
   return result;

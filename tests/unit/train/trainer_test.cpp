@@ -289,3 +289,53 @@ TEST(Trainer, MetricsJsonLinesMatchTheCsvAcrossAResume) {
   ASSERT_EQ(csv.num_rows(), 6u);
   EXPECT_DOUBLE_EQ(csv.column("train_bpd")[2], std::stod(fmt::format("{:.6f}", lines[2].at("train_bpd").get<double>())));
 }
+
+namespace {
+
+// Issue 18: a diverged model must never reach a checkpoint, and a checkpoint holding NaN must not load.
+TEST(Trainer, DivergenceStopsBeforeANonFiniteCheckpointIsWritten) {
+  TempDir dir("trainer_diverge");
+  auto c = tiny_config();
+  c.train.lr = 1e6;  // diverges within a few steps
+  c.train.checkpoint_every = 1;
+  c.train.epochs = 20;
+  auto model = fresh_model(c);
+  std::string what;
+  try {
+    run(model, c, dir.path().string(), synthetic(32, 1), synthetic(16, 2));
+  } catch (const flowood::Error& e) {
+    what = e.what();
+  }
+  ASSERT_NE(what.find("training diverged at step"), std::string::npos) << what;
+  const auto ckpt = (dir.path() / "checkpoint.pt").string();
+  if (fs::exists(ckpt)) {  // whatever is on disk is finite and loads
+    auto again = fresh_model(c);
+    EXPECT_NO_THROW(tr::load_checkpoint(ckpt, *again, nullptr, torch::kCPU));
+    EXPECT_NE(what.find("the last finite checkpoint is step"), std::string::npos) << what;
+  }
+}
+
+TEST(Trainer, ACheckpointHoldingNanDoesNotLoad) {
+  TempDir dir("trainer_nan_ckpt");
+  const auto c = tiny_config();
+  auto model = fresh_model(c);
+  {
+    torch::NoGradGuard no_grad;
+    model->parameters().front().view({-1})[0] = std::nan("");
+  }
+  const auto ckpt = (dir.path() / "checkpoint.pt").string();
+  tr::save_checkpoint(ckpt, *model, nullptr, {7, "test"});
+  auto fresh = fresh_model(c);
+  try {
+    tr::load_checkpoint(ckpt, *fresh, nullptr, torch::kCPU);
+    FAIL() << "expected IoError";
+  } catch (const flowood::IoError& e) {
+    EXPECT_EQ(e.path(), ckpt);
+    EXPECT_NE(std::string(e.what()).find("non-finite values (NaN or inf) in " + model->named_parameters().begin()->key()),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(tr::first_non_finite(*fresh_model(c)), std::nullopt);
+}
+
+}  // namespace

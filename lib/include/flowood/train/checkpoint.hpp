@@ -21,9 +21,13 @@ void save_checkpoint(const std::string& path, flows::FlowModelImpl& model, torch
                      const CheckpointInfo& info);
 
 /// Loads into `model` (and `optimizer` when given and present in the file) on `device`.
-/// Throws IoError naming the file when it is missing, unreadable or does not fit the model.
+/// Throws IoError naming the file when it is missing, unreadable or does not fit the model, and
+/// when a parameter or buffer holds NaN or ±inf (a diverged run: nothing may score with it).
 CheckpointInfo load_checkpoint(const std::string& path, flows::FlowModelImpl& model,
                                torch::optim::Optimizer* optimizer, const torch::Device& device);
+
+/// The name of the first parameter or buffer of `model` holding NaN or ±inf, or nullopt.
+std::optional<std::string> first_non_finite(const torch::nn::Module& model);
 
 /// Reads only the step and config text.
 CheckpointInfo read_checkpoint_info(const std::string& path);
