@@ -190,15 +190,16 @@ struct Reader {
 
 }  // namespace
 
-LoadedConfig load_config(const std::string& path, const std::vector<std::string>& overrides) {
+namespace {
+LoadedConfig load_config_from(const std::string& path, const std::vector<std::string>& overrides, const std::string* text) {
   LoadedConfig out;
   out.source = path;
   Reader reader{field_table(out.config), path, {}, {}};
   if (!path.empty()) {
-    if (!std::filesystem::is_regular_file(path)) throw ConfigError("", path + ": no such config file");
+    if (!text && !std::filesystem::is_regular_file(path)) throw ConfigError("", path + ": no such config file");
     YAML::Node root;
     try {
-      root = YAML::LoadFile(path);
+      root = text ? YAML::Load(*text) : YAML::LoadFile(path);
     } catch (const YAML::ParserException& e) {
       throw ConfigError("", fmt::format("{}:{}: YAML syntax error: {}", path, e.mark.line + 1, e.msg));
     } catch (const YAML::BadFile&) {
@@ -258,6 +259,16 @@ LoadedConfig load_config(const std::string& path, const std::vector<std::string>
   for (const auto& w : out.warnings) log().warn("{}", w);
   return out;
 }
+}  // namespace
+
+LoadedConfig load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  return load_config_from(path, overrides, nullptr);
+}
+
+LoadedConfig load_config_text(const std::string& text, const std::string& source) {
+  return load_config_from(source, {}, &text);
+}
+
 
 namespace {
 void emit_value(YAML::Emitter& e, const FieldPtr& ptr) {
@@ -390,7 +401,8 @@ experiment::SweepGrid read_sweep_grid(const std::string& grid_path, const std::s
 const experiment::ConfigCodec& yaml_codec() {
   static const experiment::ConfigCodec codec{
       [](const std::string& path, const std::vector<std::string>& overrides) { return load_config(path, overrides).config; },
-      [](const config::ExperimentConfig& config) { return to_yaml(config); }};
+      [](const config::ExperimentConfig& config) { return to_yaml(config); },
+      [](const std::string& text, const std::string& source) { return load_config_text(text, source).config; }};
   return codec;
 }
 

@@ -22,6 +22,9 @@ struct LoadedConfig {
 /// YAML), validates. Throws ConfigError listing every problem as "file:line: key message".
 LoadedConfig load_config(const std::string& path, const std::vector<std::string>& overrides);
 
+/// Reads config YAML held in memory (a checkpoint's stored config); errors name `source`.
+LoadedConfig load_config_text(const std::string& text, const std::string& source);
+
 /// The whole config as YAML, every key (the resolved config of a run).
 std::string to_yaml(const config::ExperimentConfig& config);
 

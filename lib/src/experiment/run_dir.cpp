@@ -67,13 +67,22 @@ RunPaths run_paths(const std::string& explicit_dir, const config::ExperimentConf
   return {explicit_dir.empty() ? "runs/" + config.name : explicit_dir};
 }
 
+std::optional<config::ExperimentConfig> checkpoint_config(const RunPaths& run, const ConfigCodec& codec) {
+  if (!codec.parse || !fs::exists(run.checkpoint())) return std::nullopt;
+  const auto text = train::read_checkpoint_info(run.checkpoint()).config_text;
+  if (text.empty()) return std::nullopt;
+  return codec.parse(text, run.checkpoint() + " (its stored config)");
+}
+
 void prepare_run_dir(const RunPaths& run, const config::ExperimentConfig& config, const ConfigCodec& codec) {
   std::error_code ec;
   fs::create_directories(run.dir, ec);
   if (ec) throw IoError(run.dir, "cannot create run directory: " + ec.message());
   if (::access(run.dir.c_str(), W_OK) != 0) throw IoError(run.dir, "run directory is not writable");
   if (fs::exists(run.checkpoint()) && fs::exists(run.config())) {
-    const auto changed = resume_conflicts(codec.read(run.config(), {}), config);
+    // Against the config the checkpoint was trained with (config.yaml may have been edited).
+    const auto stored = checkpoint_config(run, codec);
+    const auto changed = resume_conflicts(stored ? *stored : codec.read(run.config(), {}), config);
     if (!changed.empty())
       throw ConfigError("", fmt::format("{}: the run in this directory was trained with a different config; "
                                         "changed: {}. Use another --run-dir, or remove the directory to start over",
@@ -116,7 +125,17 @@ LoadedRun load_run(const std::string& dir, const torch::Device& device, const Co
   out.model = flows::make_flow(out.config.model);
   out.model->to(device);
   out.device = device;
-  out.step = train::load_checkpoint(run.checkpoint(), *out.model, nullptr, device).step;
+  const auto info = train::load_checkpoint(run.checkpoint(), *out.model, nullptr, device);
+  out.step = info.step;
+  // The weights belong to the config stored inside the checkpoint; an edited config.yaml that
+  // changes what was trained must not score with them.
+  if (const auto stored = checkpoint_config(run, codec)) {
+    const auto changed = resume_conflicts(*stored, out.config);
+    if (!changed.empty())
+      throw ConfigError("", fmt::format("{}: config.yaml differs from the config {} was trained with; changed: {}. "
+                                        "Restore config.yaml (the trained config is stored in the checkpoint)",
+                                        dir, run.checkpoint(), fmt::join(changed, ", ")));
+  }
   out.model->eval();
   return out;
 }

@@ -17,6 +17,9 @@ struct ConfigCodec {
   std::function<config::ExperimentConfig(const std::string& path, const std::vector<std::string>& overrides)> read;
   /// The whole config as text, every key (what `read` reads back to an equal config).
   std::function<std::string(const config::ExperimentConfig&)> write;
+  /// Reads config text as `write` wrote it (the copy stored in a checkpoint); `source` names it in
+  /// errors. Throws ConfigError.
+  std::function<config::ExperimentConfig(const std::string& text, const std::string& source)> parse;
 };
 
 }  // namespace flowood::experiment

@@ -2,6 +2,7 @@
 /// A run directory: resolved config, manifest, checkpoint, metrics log, scores and plots. Later
 /// verbs need only the directory: the model is rebuilt from config.yaml and loaded from the checkpoint.
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,10 @@ bool may_change_on_resume(const std::string& key);
 /// The keys that `now` changes against `stored` and that a resumed run may not change, as
 /// "key (old → new)".
 std::vector<std::string> resume_conflicts(const config::ExperimentConfig& stored, const config::ExperimentConfig& now);
+
+/// The config stored inside the run's checkpoint (what its weights were trained with), read with
+/// `codec.parse`; nullopt when there is no checkpoint or it stores none.
+std::optional<config::ExperimentConfig> checkpoint_config(const RunPaths& run, const ConfigCodec& codec);
 
 /// Creates the directory (checking it is writable), refuses to resume a run whose stored
 /// config differs in keys that change the model, data or optimisation (naming them), then
