@@ -46,7 +46,11 @@ void run_score(const ScoreOptions& o) {
   const auto& info = ood::score_method(o.method, "--method");
   flows::set_st_precision(flows::parse_precision(o.precision));
   io::check_output_path(o.out, "--out");
-  if (!o.npy.empty()) io::check_output_path(o.npy, "--npy");
+  std::string npy = o.no_npy ? std::string() : o.npy.empty() ? fs::path(o.out).replace_extension(".npy").string() : o.npy;
+  if (!npy.empty() && fs::path(npy).lexically_normal() == fs::path(o.out).lexically_normal())
+    throw ConfigError(o.npy.empty() ? "--out" : "--npy",
+                      fmt::format("the CSV and the .npy would both be {}: give --npy another path, or --no-npy", o.out));
+  if (!npy.empty()) io::check_output_path(npy, "--npy");
   const auto run = experiment::open_run(o.run_dir, o.device, yaml_codec());
   const auto& cfg = run.config;
   ood::LoglikOptions options;
@@ -58,9 +62,6 @@ void run_score(const ScoreOptions& o) {
                                   yaml_codec());
   // A current file (same metadata) is reused; otherwise it is replaced atomically when the table is ready.
   const auto table = scorer.score(o.method, o.data, o.out);
-  std::string npy = o.npy;
-  if (npy.empty() && !o.no_npy) npy = fs::path(o.out).replace_extension(".npy").string();
-  if (o.no_npy) npy.clear();
   if (!npy.empty()) io::write_npy(npy, table.column(o.method), io::NpyDtype::kFloat64);
   if (o.method == "loglik" || o.method == "bpd") {
     std::cout << experiment::score_summary(table) << "\n";

@@ -48,7 +48,8 @@ flowood_add_e2e_test(ddp_two_processes
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/ddp_two_processes.sh ${FLOWOOD} ${E2E_WORK}
   PASS_REGEX "ddp ok" TIMEOUT 600)
 
-# An edited config.yaml is compared with the config stored in the checkpoint (score and resume).
-flowood_add_e2e_test(edited_run_config
-  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/edited_run_config.sh ${FLOWOOD} ${E2E_WORK}
-  PASS_REGEX "edited config ok" TIMEOUT 300)
+# An edited config.yaml is compared with the config stored in the checkpoint (score and resume);
+# score refuses --out and --npy on one path and an empty dataset.
+flowood_add_e2e_test(run_integrity
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/run_integrity.sh ${FLOWOOD} ${E2E_WORK}
+  PASS_REGEX "run integrity ok" TIMEOUT 300)

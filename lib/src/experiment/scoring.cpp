@@ -250,6 +250,8 @@ io::CsvTable MethodScorer::loglik_of(const LoadedRun& model, const std::string& 
     return io::read_score_csv(cache_csv);
   }
   const auto dataset = load_for_model(model.config, spec, limit_);
+  if (dataset.size() == 0)
+    throw DataError(dataset.spec, "no examples to score (the selection or --limit left none)");
   auto options = options_;
   options.batch_norm_train_mode = bn_train;
   log().info("scoring {} under {} ({} examples, {} sample{} each{})", dataset.spec, model_dir, dataset.size(),

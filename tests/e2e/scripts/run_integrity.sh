@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# A run directory whose config.yaml was edited after training (batch_norm: true -> false) must not
-# score with the checkpoint's weights, nor resume: both stop with exit 1 naming the changed key,
-# and no score file is written. Restoring the file makes both work again.
-FLOWOOD=$1; WORK=$2/edited_run_config
+# What score must refuse, each with exit 1 and nothing written:
+# - a run directory whose config.yaml was edited after training (batch_norm: true -> false): score
+#   and resume name the changed key; restoring the file makes both work again;
+# - a CSV and an .npy with the same path (--out X.npy), which would overwrite one with the other;
+# - a dataset with no examples.
+FLOWOOD=$1; WORK=$2/run_integrity
 source "$(dirname "$0")/pipeline_common.sh"
 rm -rf "$WORK"; mkdir -p "$WORK"; make_fixture
 "$FLOWOOD" train --config "$WORK/tiny.yaml" --run-dir "$WORK/run" --set train.max_steps=2 > /dev/null 2>&1 \
@@ -30,4 +32,23 @@ grep -q "model.batch_norm (true → false)" "$WORK/train.err" || { cat "$WORK/tr
 cp "$WORK/config.good" "$WORK/run/config.yaml"
 "$FLOWOOD" score --run "$WORK/run" --data "idx:$WORK/data/test-images-idx3-ubyte" --out "$WORK/s.csv" > /dev/null 2>&1 \
   || fail "score after restoring config.yaml failed"
-echo "edited config ok"
+
+set +e
+"$FLOWOOD" score --run "$WORK/run" --data "idx:$WORK/data/test-images-idx3-ubyte" --out "$WORK/same.npy" 2> "$WORK/same.err"
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || { cat "$WORK/same.err"; fail "score --out X.npy exited $rc, not 1"; }
+grep -q "the CSV and the .npy would both be $WORK/same.npy" "$WORK/same.err" || { cat "$WORK/same.err"; fail "same-path error"; }
+[ ! -e "$WORK/same.npy" ] || fail "score wrote $WORK/same.npy"
+
+write_idx "$WORK/data/empty-images-idx3-ubyte" 0 random
+set +e
+"$FLOWOOD" score --run "$WORK/run" --data "idx:$WORK/data/empty-images-idx3-ubyte" --out "$WORK/e.csv" 2> "$WORK/empty.err"
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || { cat "$WORK/empty.err"; fail "scoring an empty dataset exited $rc, not 1"; }
+# The IDX reader refuses a header of 0 items; score itself refuses any dataset left empty.
+grep -q "empty-images-idx3-ubyte: IDX header declares 0 items\|no examples to score" "$WORK/empty.err" \
+  || { cat "$WORK/empty.err"; fail "empty dataset: no clear error"; }
+[ ! -e "$WORK/e.csv" ] || fail "score wrote $WORK/e.csv for an empty dataset"
+echo "run integrity ok"
