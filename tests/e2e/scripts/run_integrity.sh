@@ -3,7 +3,8 @@
 # - a run directory whose config.yaml was edited after training (batch_norm: true -> false): score
 #   and resume name the changed key; restoring the file makes both work again;
 # - a CSV and an .npy with the same path (--out X.npy), which would overwrite one with the other;
-# - a dataset with no examples.
+# - a dataset with no examples;
+# and report must refuse a malformed metrics.json, naming it.
 FLOWOOD=$1; WORK=$2/run_integrity
 source "$(dirname "$0")/pipeline_common.sh"
 rm -rf "$WORK"; mkdir -p "$WORK"; make_fixture
@@ -51,4 +52,13 @@ set -e
 grep -q "empty-images-idx3-ubyte: IDX header declares 0 items\|no examples to score" "$WORK/empty.err" \
   || { cat "$WORK/empty.err"; fail "empty dataset: no clear error"; }
 [ ! -e "$WORK/e.csv" ] || fail "score wrote $WORK/e.csv for an empty dataset"
+
+# report on a malformed metrics.json: an error naming the file and position, not "No metrics".
+echo "{ bad" > "$WORK/run/metrics.json"
+set +e
+"$FLOWOOD" report "$WORK/run" --out "$WORK/report" 2> "$WORK/report.err" > /dev/null
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || { cat "$WORK/report.err"; fail "report on a malformed metrics.json exited $rc, not 1"; }
+grep -q "$WORK/run/metrics.json: line 1, column" "$WORK/report.err" || { cat "$WORK/report.err"; fail "report: file not named"; }
 echo "run integrity ok"
