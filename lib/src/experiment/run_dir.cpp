@@ -79,6 +79,8 @@ void prepare_run_dir(const RunPaths& run, const config::ExperimentConfig& config
   fs::create_directories(run.dir, ec);
   if (ec) throw IoError(run.dir, "cannot create run directory: " + ec.message());
   if (::access(run.dir.c_str(), W_OK) != 0) throw IoError(run.dir, "run directory is not writable");
+  for (const auto& f : io::remove_stale_temporaries(run.dir))
+    log().info("removed {}, a temporary file left by a process that was killed while writing", f);
   if (fs::exists(run.checkpoint()) && fs::exists(run.config())) {
     // Against the config the checkpoint was trained with (config.yaml may have been edited).
     const auto stored = checkpoint_config(run, codec);

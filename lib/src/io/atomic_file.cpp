@@ -3,12 +3,16 @@
 #include <filesystem>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 #include "flowood/core/error.hpp"
@@ -102,6 +106,33 @@ void check_output_path(const std::string& path, const std::string& what) {
   if (!fs::is_directory(dir, ec)) throw IoError(dir.string(), "directory for " + what + " " + path + " does not exist");
   if (::access(dir.c_str(), W_OK | X_OK) != 0)
     throw IoError(dir.string(), "directory for " + what + " " + path + " is not writable");
+}
+
+namespace {
+bool process_alive(long long pid) {
+  if (pid == ::getpid()) return true;
+  if (pid <= 0 || pid > INT32_MAX) return false;
+  if (::kill(static_cast<pid_t>(pid), 0) == 0) return true;
+  return errno == EPERM;  // it exists, owned by another user
+}
+}  // namespace
+
+std::vector<std::string> remove_stale_temporaries(const std::string& dir, double min_age_s) {
+  namespace fs = std::filesystem;
+  static const std::regex temporary(R"(.+\.tmp\.([0-9]{1,10}))");
+  std::vector<std::string> removed;
+  std::error_code ec;
+  const auto now = fs::file_time_type::clock::now();
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::smatch m;
+    const std::string name = it->path().filename().string();
+    if (!it->is_regular_file(ec) || !std::regex_match(name, m, temporary)) continue;
+    if (process_alive(std::stoll(m[1].str()))) continue;
+    const auto written = fs::last_write_time(it->path(), ec);
+    if (ec || std::chrono::duration<double>(now - written).count() < min_age_s) continue;
+    if (fs::remove(it->path(), ec)) removed.push_back(it->path().string());
+  }
+  return removed;
 }
 
 }  // namespace flowood::io

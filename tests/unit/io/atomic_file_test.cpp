@@ -3,14 +3,17 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 
 #include <gtest/gtest.h>
 
 #include "flowood/core/error.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 
@@ -90,6 +93,32 @@ TEST_F(AtomicFileTest, ReadMissingFileThrowsIoError) {
   } catch (const flowood::IoError& e) {
     EXPECT_EQ(e.path(), path);
   }
+}
+
+}  // namespace
+
+namespace {
+
+TEST(AtomicFile, StaleTemporariesOfDeadProcessesAreRemoved) {
+  namespace fs = std::filesystem;
+  flowood::testing::TempDir dir("stale_tmp");
+  const auto old = fs::file_time_type::clock::now() - std::chrono::hours(1);
+  const auto make = [&](const std::string& name, bool aged) {
+    std::ofstream(dir.file(name)) << "partial";
+    if (aged) fs::last_write_time(dir.file(name), old);
+  };
+  make("checkpoint.pt.tmp.2147483646", true);                            // no such process: removed
+  make("metrics.json.tmp.2147483645", false);                            // too recent: kept
+  make("config.yaml.tmp." + std::to_string(::getpid()), true);           // this process: kept
+  make("notes.tmp.txt", true);                                           // not a temporary: kept
+  const auto removed = flowood::io::remove_stale_temporaries(dir.path().string());
+  ASSERT_EQ(removed.size(), 1u);
+  EXPECT_EQ(fs::path(removed.front()).filename(), "checkpoint.pt.tmp.2147483646");
+  EXPECT_FALSE(fs::exists(dir.file("checkpoint.pt.tmp.2147483646")));
+  EXPECT_TRUE(fs::exists(dir.file("metrics.json.tmp.2147483645")));
+  EXPECT_TRUE(fs::exists(dir.file("config.yaml.tmp." + std::to_string(::getpid()))));
+  EXPECT_TRUE(fs::exists(dir.file("notes.tmp.txt")));
+  EXPECT_TRUE(flowood::io::remove_stale_temporaries(dir.file("no_such_dir")).empty());
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <functional>
 #include <ostream>
 #include <string>
+#include <vector>
 
 namespace flowood::io {
 
@@ -19,6 +20,12 @@ void write_file_atomic(const std::string& path, const void* data, std::size_t si
 
 /// Writes the bytes of `content` to `path` atomically (same guarantees as above).
 void write_file_atomic(const std::string& path, const std::string& content);
+
+/// Removes the temporaries `<name>.tmp.<pid>` in `dir` (not below it) that a killed process left:
+/// the process is gone on this machine and the file is at least `min_age_s` seconds old (so a
+/// write in progress on another node of a shared file system is left alone). Returns the files
+/// removed. Never throws: a file that cannot be removed stays.
+std::vector<std::string> remove_stale_temporaries(const std::string& dir, double min_age_s = 60);
 
 /// Reads the whole file into a string (binary). Throws IoError naming `path` when it cannot.
 std::string read_file(const std::string& path);
