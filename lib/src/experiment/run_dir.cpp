@@ -131,8 +131,9 @@ LoadedRun load_run(const std::string& dir, const torch::Device& device, const Co
   out.step = info.step;
   // The weights belong to the config stored inside the checkpoint; an edited config.yaml that
   // changes what was trained must not score with them.
-  if (const auto stored = checkpoint_config(run, codec)) {
-    const auto changed = resume_conflicts(*stored, out.config);
+  if (codec.parse && !info.config_text.empty()) {
+    const auto stored = codec.parse(info.config_text, run.checkpoint() + " (its stored config)");
+    const auto changed = resume_conflicts(stored, out.config);
     if (!changed.empty())
       throw ConfigError("", fmt::format("{}: config.yaml differs from the config {} was trained with; changed: {}. "
                                         "Restore config.yaml (the trained config is stored in the checkpoint)",
