@@ -15,6 +15,12 @@ flowood_add_e2e_test(score_unknown_dataset_lists_valid_ones
   COMMAND ${EXPECT_FAILURE} "notmnist" "fashion-mnist" --
           ${FLOWOOD} run ${PROJECT_SOURCE_DIR}/experiments/quickstart.yaml --run-dir ${E2E_WORK}/bad_ds --set data.train=notmnist:train
   )
+# A missing OOD file stops `run` before any training: no checkpoint is written.
+flowood_add_e2e_test(run_checks_datasets_before_training
+  COMMAND ${EXPECT_FAILURE} --absent ${E2E_WORK}/ood_missing/checkpoint.pt
+          "idx:${E2E_WORK}/no_such_ood.gz" "no such file or directory" --
+          ${FLOWOOD} run ${PROJECT_SOURCE_DIR}/experiments/quickstart.yaml --run-dir ${E2E_WORK}/ood_missing
+          "--set" "data.ood=[idx:${E2E_WORK}/no_such_ood.gz, mnist:test]")
 # The inspection verbs on tiny RealNVP, coupling-stack and Glow runs.
 flowood_add_e2e_test(inspect_verbs
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/inspect_verbs.sh ${FLOWOOD} ${E2E_WORK}

@@ -358,6 +358,24 @@ ImageDataset load_examples(const std::string& spec, const DataRoots& roots, int6
   return ds;
 }
 
+void check_dataset_available(const std::string& text, const DataRoots& roots) {
+  const DatasetSpec spec = parse_dataset_spec(text);
+  const DatasetKind* kind = find_dataset_kind(spec.name);
+  if (kind == nullptr || kind->generated) return;
+  if (kind->takes_path) {
+    std::error_code ec;
+    if (!fs::exists(spec.path, ec)) throw DataError(spec.to_string(), "no such file or directory: " + spec.path);
+    return;
+  }
+  if (!kind->locate) return;
+  const auto loc = kind->locate(spec, roots);
+  if (!loc.found)
+    throw DataError(spec.to_string(), fmt::format("dataset not found in any of: {} (roots come from data.roots, then "
+                                                  "${}, then {}). To get it: {}",
+                                                  fmt::join(loc.searched, ", "), kDataRootsEnvVar,
+                                                  fmt::join(default_data_roots(), " and "), kind->how_to_get));
+}
+
 DatasetLocation locate_dataset(const DatasetSpec& spec, const DataRoots& roots) {
   const DatasetKind* kind = find_dataset_kind(spec.name);
   if (kind == nullptr || !kind->locate) {

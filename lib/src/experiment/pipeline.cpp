@@ -7,6 +7,7 @@
 
 #include "flowood/core/device.hpp"
 #include "flowood/core/log.hpp"
+#include "flowood/data/registry.hpp"
 #include "flowood/experiment/stages.hpp"
 #include "flowood/experiment/tables.hpp"
 #include "flowood/io/json_file.hpp"
@@ -24,6 +25,12 @@ bool lists(const config::ExperimentConfig& cfg, const std::string& method) {
 }  // namespace
 
 TrainedRuns train_runs(const config::ExperimentConfig& cfg, const RunPaths& paths, const TrainFn& train_one) {
+  // Every dataset the run will read is checked before any training: a typo in data.ood or a
+  // missing file must not wait for the end of training to be reported.
+  std::vector<std::string> specs = {cfg.data.train, cfg.data.test};
+  specs.insert(specs.end(), cfg.data.ood.begin(), cfg.data.ood.end());
+  if (!cfg.score.typicality_reference.empty()) specs.push_back(cfg.score.typicality_reference);
+  for (const auto& spec : specs) data::check_dataset_available(spec, roots_of(cfg));
   TrainedRuns out;
   out.sources.typicality_reference = cfg.score.typicality_reference;
   const auto stage = [&](const config::ExperimentConfig& c, const std::string& dir, const char* what) {

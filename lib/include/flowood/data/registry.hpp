@@ -53,4 +53,10 @@ ImageDataset load_examples(const std::string& spec, const DataRoots& roots, int6
 /// reads a path (nothing to locate).
 DatasetLocation locate_dataset(const DatasetSpec& spec, const DataRoots& roots);
 
+/// Checks, without reading any data, that `spec` can be loaded later: it parses (unknown kinds and
+/// options are errors listing the valid ones), a path kind's file or directory exists, and a named
+/// dataset is found under the roots. Throws DataError naming the spec, with where it looked and
+/// how to get the data. Generated kinds always pass.
+void check_dataset_available(const std::string& spec, const DataRoots& roots);
+
 }  // namespace flowood::data
