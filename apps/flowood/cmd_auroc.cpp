@@ -2,18 +2,19 @@
 // in-distribution score file against one or more OOD score files.
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "commands.hpp"
-#include "flowood/io/atomic_file.hpp"
-#include "flowood/experiment/tables.hpp"
 #include "flowood/core/error.hpp"
 #include "flowood/core/log.hpp"
+#include "flowood/experiment/tables.hpp"
+#include "flowood/io/atomic_file.hpp"
 #include "flowood/io/csv.hpp"
 #include "flowood/io/json_file.hpp"
 #include "flowood/ood/curves.hpp"
@@ -46,14 +47,11 @@ ScoreFile load(const std::string& path, const std::string& column, io::CsvTable*
   f.name = f.dataset.empty() ? std::filesystem::path(path).filename().string() : f.dataset;
   f.scores = table.column(column);
   if (f.scores.empty()) throw DataError(path, "no score rows (column '" + column + "' is empty)");
-  // A score of ±inf is no more a measurement than NaN (a diverged model): both are refused.
-  const auto bad = [](double v) { return !std::isfinite(v); };
-  if (const auto n = std::count_if(f.scores.begin(), f.scores.end(), bad); n > 0) {
-    const auto first = std::find_if(f.scores.begin(), f.scores.end(), bad);
-    throw DataError(path, "column '" + column + "' has " + std::to_string(n) + " empty, NaN or infinite value(s) of " +
-                              std::to_string(f.scores.size()) + " (first at data row " +
-                              std::to_string(first - f.scores.begin() + 1) + ")");
-  }
+  const auto bad = [](double v) { return !std::isfinite(v); };  // ±inf is no more a score than NaN
+  if (const auto first = std::find_if(f.scores.begin(), f.scores.end(), bad); first != f.scores.end())
+    throw DataError(path, fmt::format("column '{}' has {} empty, NaN or infinite value(s) of {} (first at data row {})",
+                                      column, std::count_if(first, f.scores.end(), bad), f.scores.size(),
+                                      first - f.scores.begin() + 1));
   *table_out = std::move(table);
   return f;
 }
