@@ -24,6 +24,7 @@ void register_report(CLI::App& app);
 void register_sweep(CLI::App& app);
 void register_aggregate(CLI::App& app);
 void register_bench(CLI::App& app);
+void register_embed(CLI::App& app);
 
 /// Options shared by verbs that read an experiment: --config FILE and repeated --set key=value.
 struct ConfigOptions {

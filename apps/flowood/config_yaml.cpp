@@ -19,7 +19,12 @@ namespace flowood::app {
 namespace fs = std::filesystem;
 namespace {
 
-using FieldPtr = std::variant<int64_t*, double*, bool*, std::string*, std::vector<std::string>*, std::vector<int64_t>*>;
+using FieldPtr = std::variant<int64_t*, double*, bool*, std::string*, std::vector<std::string>*, std::vector<int64_t>*,
+                              std::vector<double>*>;
+
+template <class T>
+constexpr bool kIsList = std::is_same_v<T, std::vector<std::string>> || std::is_same_v<T, std::vector<int64_t>> ||
+                         std::is_same_v<T, std::vector<double>>;
 
 struct Field {
   FieldPtr ptr;
@@ -40,6 +45,7 @@ const char* type_name(const FieldPtr& p) {
     const char* operator()(std::string*) const { return "a string"; }
     const char* operator()(std::vector<std::string>*) const { return "a list of strings"; }
     const char* operator()(std::vector<int64_t>*) const { return "a list of integers"; }
+    const char* operator()(std::vector<double>*) const { return "a list of numbers"; }
   };
   return std::visit(V{}, p);
 }
@@ -85,7 +91,7 @@ bool assign(const FieldPtr& ptr, const YAML::Node& node) {
     std::visit(
         [&](auto* field) {
           using T = std::remove_pointer_t<decltype(field)>;
-          if constexpr (std::is_same_v<T, std::vector<std::string>> || std::is_same_v<T, std::vector<int64_t>>) {
+          if constexpr (kIsList<T>) {
             using E = typename T::value_type;
             T values;
             if (node.IsSequence()) {
@@ -275,9 +281,14 @@ void emit_value(YAML::Emitter& e, const FieldPtr& ptr) {
   std::visit(
       [&](auto* field) {
         using T = std::remove_pointer_t<decltype(field)>;
-        if constexpr (std::is_same_v<T, std::vector<std::string>> || std::is_same_v<T, std::vector<int64_t>>) {
+        if constexpr (kIsList<T>) {
           e << YAML::Flow << YAML::BeginSeq;
-          for (const auto& v : *field) e << v;
+          for (const auto& v : *field) {
+            if constexpr (std::is_same_v<T, std::vector<double>>)
+              e << fmt::format("{}", v);
+            else
+              e << v;
+          }
           e << YAML::EndSeq;
         } else if constexpr (std::is_same_v<T, double>) {
           e << fmt::format("{}", *field);
@@ -296,21 +307,26 @@ std::string emit(const config::ExperimentConfig& c, bool with_docs) {
   });
   YAML::Emitter e;
   e << YAML::BeginMap;
-  std::string section;
+  // Keys are dotted paths ("train.negative.data"): open and close nested maps as the path changes.
+  std::vector<std::string> open;
   for (const auto& [key, field] : fields) {
-    const auto dot = key.find('.');
-    const std::string sec = dot == std::string::npos ? "" : key.substr(0, dot);
-    const std::string leaf = dot == std::string::npos ? key : key.substr(dot + 1);
-    if (sec != section) {
-      if (!section.empty()) e << YAML::EndMap;
-      if (!sec.empty()) e << YAML::Key << sec << YAML::Value << YAML::BeginMap;
-      section = sec;
+    std::vector<std::string> parts;
+    for (size_t from = 0;;) {
+      const auto dot = key.find('.', from);
+      parts.push_back(key.substr(from, dot - from));
+      if (dot == std::string::npos) break;
+      from = dot + 1;
     }
-    e << YAML::Key << leaf << YAML::Value;
+    size_t common = 0;
+    while (common < open.size() && common + 1 < parts.size() && open[common] == parts[common]) ++common;
+    for (; open.size() > common; open.pop_back()) e << YAML::EndMap;
+    for (; open.size() + 1 < parts.size(); open.push_back(parts[open.size()]))
+      e << YAML::Key << parts[open.size()] << YAML::Value << YAML::BeginMap;
+    e << YAML::Key << parts.back() << YAML::Value;
     emit_value(e, field.ptr);
     if (with_docs) e << YAML::Comment(field.doc);
   }
-  if (!section.empty()) e << YAML::EndMap;
+  for (; !open.empty(); open.pop_back()) e << YAML::EndMap;
   e << YAML::EndMap;
   return std::string(e.c_str()) + "\n";
 }

@@ -59,3 +59,8 @@ flowood_add_e2e_test(ddp_two_processes
 flowood_add_e2e_test(run_integrity
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/run_integrity.sh ${FLOWOOD} ${E2E_WORK}
   PASS_REGEX "run integrity ok" TIMEOUT 300)
+# Flows on embeddings (classifier and TorchScript extractors), classifier baselines, negative training.
+flowood_add_e2e_test(embedding_run
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/embedding_run.sh ${FLOWOOD} $<TARGET_FILE:make_torchscript_module> ${E2E_WORK}
+  PASS_REGEX "embedding run ok" TIMEOUT 900)
+set_tests_properties(e2e.embedding_run PROPERTIES SKIP_RETURN_CODE 77)

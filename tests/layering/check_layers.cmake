@@ -3,7 +3,7 @@
 #
 # Tiers, lowest first. A file under lib/{include/flowood,src}/<folder>/ may include
 # "flowood/<other>/..." only when <other> is its own folder or a lower tier.
-set(FLOWOOD_TIERS core io data viz config flows ood train experiment)
+set(FLOWOOD_TIERS core io data viz config flows ood train embedding experiment)
 
 if(NOT SOURCE_DIR)
   message(FATAL_ERROR "check_layers.cmake: pass -DSOURCE_DIR=<repository root>")

@@ -56,6 +56,33 @@ std::vector<ConfigProblem> validate(const ExperimentConfig& c) {
 
   if (!(t.mutation_rate >= 0 && t.mutation_rate <= 1))
     p.push_back({"train.mutation_rate", fmt::format("must be in [0, 1] (got {})", t.mutation_rate)});
+  if (!(t.negative.weight > 0)) p.push_back({"train.negative.weight", fmt::format("must be > 0 (got {})", t.negative.weight)});
+  else finite(p, "train.negative.weight", t.negative.weight);
+  finite(p, "train.negative.threshold", t.negative.threshold);
+
+  const auto& e = c.embedding;
+  if (!e.extractor.empty() && e.extractor != "classifier" && e.extractor.rfind("torchscript:", 0) != 0)
+    p.push_back({"embedding.extractor", fmt::format("must be classifier, torchscript:PATH or empty (got '{}')", e.extractor)});
+  if (e.extractor == "torchscript:") p.push_back({"embedding.extractor", "torchscript: needs the module's PATH"});
+  at_least<int64_t>(p, "embedding.width", e.width, 1);
+  at_least<int64_t>(p, "embedding.depth", e.depth, 1);
+  at_least<int64_t>(p, "embedding.epochs", e.epochs, 1);
+  at_least<int64_t>(p, "embedding.max_steps", e.max_steps, 0);
+  at_least<int64_t>(p, "embedding.batch_size", e.batch_size, 1);
+  if (!(e.lr > 0)) p.push_back({"embedding.lr", fmt::format("must be > 0 (got {})", e.lr)});
+  else finite(p, "embedding.lr", e.lr);
+  if (!(e.weight_decay >= 0)) p.push_back({"embedding.weight_decay", fmt::format("must be >= 0 (got {})", e.weight_decay)});
+  else finite(p, "embedding.weight_decay", e.weight_decay);
+  if (!e.resize.empty() && (e.resize.size() != 2 || e.resize[0] < 1 || e.resize[1] < 1 || e.resize[0] > 4096 || e.resize[1] > 4096))
+    p.push_back({"embedding.resize", fmt::format("must be [H, W] with 1 <= H, W <= 4096 (got [{}])", fmt::join(e.resize, ", "))});
+  if (e.channels < 0 || e.channels > 4)
+    p.push_back({"embedding.channels", fmt::format("must be 0 (as the data), 1, 3 or 4 (got {})", e.channels)});
+  if (e.mean.size() != e.std.size())
+    p.push_back({"embedding.std", fmt::format("must have as many entries as embedding.mean ({} vs {})", e.std.size(), e.mean.size())});
+  for (size_t i = 0; i < e.std.size(); ++i)
+    if (!(e.std[i] > 0) || !std::isfinite(e.std[i]))
+      p.push_back({fmt::format("embedding.std[{}]", i), fmt::format("must be a finite number > 0 (got {})", e.std[i])});
+  for (size_t i = 0; i < e.mean.size(); ++i) finite(p, fmt::format("embedding.mean[{}]", i), e.mean[i]);
 
   const auto& s = c.score;
   at_least<int64_t>(p, "score.batch_size", s.batch_size, 1);

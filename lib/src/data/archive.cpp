@@ -149,3 +149,39 @@ std::vector<std::string> extract_archive(const std::string& path, const std::str
 }
 
 }  // namespace flowood::data
+
+namespace flowood::data {
+
+void write_zip(const std::string& path, const std::vector<std::pair<std::string, std::string>>& members) {
+  struct WriteFree {
+    void operator()(archive* a) const { archive_write_free(a); }
+  };
+  std::unique_ptr<archive, WriteFree> a(archive_write_new());
+  std::string bytes;
+  const auto fail = [&](const std::string& what) {
+    const char* m = archive_error_string(a.get());
+    throw IoError(path, fmt::format("cannot write the zip archive ({}): {}", what, m ? m : "unknown libarchive error"));
+  };
+  if (!a) throw IoError(path, "libarchive could not allocate a writer");
+  if (archive_write_set_format_zip(a.get()) != ARCHIVE_OK) fail("zip format");
+  if (archive_write_set_options(a.get(), "zip:compression=store") != ARCHIVE_OK) fail("stored entries");
+  archive_write_set_bytes_in_last_block(a.get(), 1);  // no padding after the central directory
+  const auto append = [](archive*, void* out, const void* buffer, size_t length) -> la_ssize_t {
+    static_cast<std::string*>(out)->append(static_cast<const char*>(buffer), length);
+    return static_cast<la_ssize_t>(length);
+  };
+  if (archive_write_open(a.get(), &bytes, nullptr, append, nullptr) != ARCHIVE_OK) fail("open");
+  for (const auto& [name, data] : members) {
+    std::unique_ptr<archive_entry, void (*)(archive_entry*)> entry(archive_entry_new(), archive_entry_free);
+    archive_entry_set_pathname(entry.get(), name.c_str());
+    archive_entry_set_size(entry.get(), static_cast<la_int64_t>(data.size()));
+    archive_entry_set_filetype(entry.get(), AE_IFREG);
+    archive_entry_set_perm(entry.get(), 0644);
+    if (archive_write_header(a.get(), entry.get()) != ARCHIVE_OK) fail(name);
+    if (archive_write_data(a.get(), data.data(), data.size()) != static_cast<la_ssize_t>(data.size())) fail(name);
+  }
+  if (archive_write_close(a.get()) != ARCHIVE_OK) fail("close");
+  io::write_file_atomic(path, bytes);
+}
+
+}  // namespace flowood::data

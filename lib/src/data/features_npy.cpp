@@ -54,6 +54,12 @@ torch::Tensor read_npy_labels(const std::string& path, int64_t limit) {
   return labels_1d(t, path, t.dim() >= 1 ? t.size(0) : -1, limit);
 }
 
+void write_npz(const std::string& path, const std::vector<std::pair<std::string, torch::Tensor>>& arrays) {
+  std::vector<std::pair<std::string, std::string>> members;
+  for (const auto& [name, tensor] : arrays) members.emplace_back(name + ".npy", io::npy_bytes(tensor));
+  write_zip(path, members);
+}
+
 std::vector<std::string> npz_array_names(const std::string& path) {
   std::vector<std::string> names;
   for (const auto& member : archive_member_names(path, ArchiveFormat::kZip)) names.push_back(array_name(member));

@@ -30,6 +30,7 @@ TrainedRuns train_runs(const config::ExperimentConfig& cfg, const RunPaths& path
   std::vector<std::string> specs = {cfg.data.train, cfg.data.test};
   specs.insert(specs.end(), cfg.data.ood.begin(), cfg.data.ood.end());
   if (!cfg.score.typicality_reference.empty()) specs.push_back(cfg.score.typicality_reference);
+  if (!cfg.train.negative.data.empty()) specs.push_back(cfg.train.negative.data);
   for (const auto& spec : specs) data::check_dataset_available(spec, roots_of(cfg));
   TrainedRuns out;
   out.sources.typicality_reference = cfg.score.typicality_reference;

@@ -38,7 +38,8 @@ std::map<std::string, std::string> flatten(const config::ExperimentConfig& c) {
   auto copy = c;
   config::visit_fields(copy, [&](const char* key, auto& field, const char*) {
     using T = std::decay_t<decltype(field)>;
-    if constexpr (std::is_same_v<T, std::vector<std::string>> || std::is_same_v<T, std::vector<int64_t>>)
+    if constexpr (std::is_same_v<T, std::vector<std::string>> || std::is_same_v<T, std::vector<int64_t>> ||
+                  std::is_same_v<T, std::vector<double>>)
       out[key] = fmt::format("[{}]", fmt::join(field, ", "));
     else
       out[key] = fmt::format("{}", field);

@@ -12,7 +12,9 @@
 #include "flowood/core/log.hpp"
 #include "flowood/flows/precision.hpp"
 #include "flowood/flows/preprocess.hpp"
+#include "flowood/experiment/embeddings.hpp"
 #include "flowood/experiment/stages.hpp"
+#include "flowood/ood/classifier_scores.hpp"
 
 namespace fs = std::filesystem;
 
@@ -67,6 +69,44 @@ const config::ScoreConfig& score_config(const MethodScorer& s) { return s.run().
 
 std::string reference_spec(const MethodScorer& s) {
   return s.sources().typicality_reference.empty() ? s.run().config.data.train : s.sources().typicality_reference;
+}
+
+/// index,label and the named columns of an embedding run's per-example scores.
+io::CsvTable embedding_table(const embedding::Embeddings& e, Meta meta,
+                             std::vector<std::pair<std::string, std::vector<double>>> columns) {
+  io::CsvTable t;
+  t.meta = std::move(meta);
+  const int64_t n = e.features.size(0);
+  std::vector<double> index(static_cast<size_t>(n)), label(static_cast<size_t>(n), std::nan(""));
+  for (int64_t i = 0; i < n; ++i) index[static_cast<size_t>(i)] = static_cast<double>(i);
+  if (e.labels.defined())
+    for (int64_t i = 0; i < n; ++i) label[static_cast<size_t>(i)] = static_cast<double>(e.labels[i].item<int64_t>());
+  t.add_column(io::kScoreIndexColumn, std::move(index));
+  t.add_column(io::kScoreLabelColumn, std::move(label));
+  for (auto& [name, values] : columns) t.add_column(name, std::move(values));
+  return t;
+}
+
+/// A classifier baseline: the extractor's identity makes the file current; `score` computes the column.
+Method classifier_method(const std::string& name,
+                         std::function<std::vector<double>(MethodScorer&, const embedding::Embeddings&)> score) {
+  return {false,
+          [](MethodScorer& s, const std::string&, Meta& meta) {
+            meta["extractor"] = run_extractor(s.run().config, s.run_dir())->identity();
+          },
+          [name, score](MethodScorer& s, const std::string& spec, const io::CsvTable&, Meta& meta) {
+            const auto e = embeddings_of(s.run().config, s.run_dir(), spec, s.limit());
+            meta["dataset"] = spec;
+            return embedding_table(e, meta, {{name, score(s, e)}});
+          }};
+}
+
+std::vector<double> logits_score(const embedding::Embeddings& e, const std::string& spec, bool energy) {
+  if (!e.logits.defined())
+    throw ConfigError("scores", fmt::format("{} needs classifier logits: {} has none (embedding.extractor classifier "
+                                            "gives them; a torchscript module or a feature file does not)",
+                                            energy ? "energy" : "msp", spec));
+  return energy ? ood::negative_energy(e.logits) : ood::max_softmax_probability(e.logits);
 }
 
 /// The method table: every name of ood::score_methods() has a row.
@@ -159,6 +199,19 @@ const std::map<std::string, Method>& method_table() {
           table.add_column("mean_nll", std::move(mean_nll));
           return table;
         }}},
+      {"msp", classifier_method("msp", [](MethodScorer& s, const embedding::Embeddings& e) {
+         return logits_score(e, s.run().config.data.test, false);
+       })},
+      {"energy", classifier_method("energy", [](MethodScorer& s, const embedding::Embeddings& e) {
+         return logits_score(e, s.run().config.data.test, true);
+       })},
+      {"mahalanobis", classifier_method("mahalanobis", [](MethodScorer& s, const embedding::Embeddings& e) {
+         const auto& cfg = s.run().config;
+         const auto train = embeddings_of(cfg, s.run_dir(), cfg.data.train, cfg.data.train_limit);
+         if (!train.labels.defined())
+           throw DataError(cfg.data.train, "mahalanobis needs the training set's labels (class means); it has none");
+         return ood::mahalanobis_scores(ood::fit_mahalanobis(train.features, train.labels), e.features);
+       })},
   };
   return table;
 }
@@ -249,7 +302,7 @@ io::CsvTable MethodScorer::loglik_of(const LoadedRun& model, const std::string& 
     log().info("scores of {} under {} are current: {}", spec, model_dir, cache_csv);
     return io::read_score_csv(cache_csv);
   }
-  const auto dataset = load_for_model(model.config, spec, limit_);
+  const auto dataset = load_for_model(model.config, spec, limit_, model_dir);
   if (dataset.size() == 0)
     throw DataError(dataset.spec, "no examples to score (the selection or --limit left none)");
   auto options = options_;

@@ -12,6 +12,7 @@
 #include "flowood/core/error.hpp"
 #include "flowood/core/log.hpp"
 #include "flowood/data/registry.hpp"
+#include "flowood/experiment/embeddings.hpp"
 #include "flowood/flows/factory.hpp"
 #include "flowood/ood/curves.hpp"
 #include "flowood/train/checkpoint.hpp"
@@ -32,7 +33,17 @@ std::shared_ptr<train::Communicator> process_group() {
 
 data::DataRoots roots_of(const config::ExperimentConfig& config) { return data::DataRoots::from(config.data.roots); }
 
-data::ImageDataset load_for_model(const config::ExperimentConfig& config, const std::string& spec, int64_t limit) {
+data::ImageDataset load_for_model(const config::ExperimentConfig& config, const std::string& spec, int64_t limit,
+                                  const std::string& run_dir) {
+  if (is_embedding_run(config)) {
+    if (run_dir.empty()) throw Error("load_for_model: an embedding run's data need its run directory");
+    auto e = embeddings_of(config, run_dir, spec, limit);
+    data::ImageDataset d;
+    d.spec = spec;
+    d.images = e.features;
+    d.labels = e.labels;
+    return d;
+  }
   const auto form = flows::flow_is_tabular(config.model.flow) ? data::ExampleForm::kFeatures : data::ExampleForm::kImages;
   return data::load_examples(spec, roots_of(config), limit, form);
 }
@@ -46,8 +57,21 @@ train::TrainResult train_stage(const config::ExperimentConfig& cfg, const RunPat
     device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(group->local_rank() % torch::cuda::device_count()));
   apply_threads(cfg);
   if (writer) prepare_run_dir(run, cfg, codec);
-  const auto train_set = load_for_model(cfg, cfg.data.train, cfg.data.train_limit);
-  const auto test_set = load_for_model(cfg, cfg.data.test, cfg.train.eval_limit > 0 ? cfg.train.eval_limit : cfg.data.test_limit);
+  if (cfg.embedding.extractor == "classifier") {
+    if (group) throw ConfigError("embedding.extractor", "embedding runs train on one process (no torchrun / srun -n K)");
+    const auto extractor = train_extractor(cfg, run, codec.write(cfg), hooks.stop);
+    if (extractor.stopped) {
+      log().warn("stopped by a signal at classifier step {}; checkpoint written to {}/extractor; run the same command "
+                 "again to resume", extractor.steps, run.dir);
+      train::TrainResult stopped;
+      stopped.stopped = true;
+      stopped.steps = extractor.steps;
+      return stopped;
+    }
+  }
+  const auto train_set = load_for_model(cfg, cfg.data.train, cfg.data.train_limit, run.dir);
+  const auto test_set = load_for_model(cfg, cfg.data.test, cfg.train.eval_limit > 0 ? cfg.train.eval_limit : cfg.data.test_limit,
+                                       run.dir);
   log().info("{}: {} examples of {}; {}: {} examples", train_set.spec, train_set.size(),
              flows::shape_string(train_set.image_shape()), test_set.spec, test_set.size());
   if (writer) write_manifest(run, cfg, device, {&train_set, &test_set}, command_line());
@@ -66,6 +90,13 @@ train::TrainResult train_stage(const config::ExperimentConfig& cfg, const RunPat
   options.communicator = group;
   if (writer) options.progress = hooks.progress;
   options.stop = hooks.stop;
+  data::ImageDataset negative;
+  if (!cfg.train.negative.data.empty()) {
+    negative = load_for_model(cfg, cfg.train.negative.data, 0, run.dir);
+    log().info("negative training on {} ({} examples, weight {}, threshold {} nats)", negative.spec, negative.size(),
+               cfg.train.negative.weight, cfg.train.negative.threshold);
+    options.negative = &negative;
+  }
   auto result = train::train(*model, train_set, test_set, options);
   if (group) group->barrier();
   if (result.stopped) {

@@ -210,8 +210,10 @@ void write_npy(const std::string& path, const std::vector<double>& values, NpyDt
   write_payload(path, dtype, shape, bytes.data(), bytes.size());
 }
 
-void write_npy(const std::string& path, const torch::Tensor& tensor) {
-  if (!tensor.defined()) throw ConfigError("tensor", "undefined tensor passed for " + path);
+namespace {
+/// The tensor as the dtype it is written with (CPU, contiguous); `what` names it in errors.
+std::pair<torch::Tensor, NpyDtype> npy_ready(const torch::Tensor& tensor, const std::string& what) {
+  if (!tensor.defined()) throw ConfigError("tensor", "undefined tensor passed for " + what);
   torch::Tensor t = tensor.detach().to(torch::kCPU);
   NpyDtype dtype;
   switch (t.scalar_type()) {
@@ -233,11 +235,24 @@ void write_npy(const std::string& path, const torch::Tensor& tensor) {
       break;
     default:
       throw ConfigError("tensor", std::string("cannot write dtype ") + c10::toString(t.scalar_type()) +
-                                      " to .npy " + path + " (supported: float32, float64, int64)");
+                                      " to .npy " + what + " (supported: float32, float64, int64)");
   }
-  t = t.contiguous();
+  return {t.contiguous(), dtype};
+}
+}  // namespace
+
+void write_npy(const std::string& path, const torch::Tensor& tensor) {
+  const auto [t, dtype] = npy_ready(tensor, path);
   const std::vector<std::int64_t> shape(t.sizes().begin(), t.sizes().end());
   write_payload(path, dtype, shape, t.data_ptr(), static_cast<std::size_t>(t.numel()) * npy_itemsize(dtype));
+}
+
+std::string npy_bytes(const torch::Tensor& tensor) {
+  const auto [t, dtype] = npy_ready(tensor, "an .npy array");
+  const std::vector<std::int64_t> shape(t.sizes().begin(), t.sizes().end());
+  auto bytes = npy_header(dtype, shape);
+  bytes.append(static_cast<const char*>(t.data_ptr()), static_cast<std::size_t>(t.numel()) * npy_itemsize(dtype));
+  return bytes;
 }
 
 std::vector<double> NpyArray::to_doubles() const {

@@ -24,6 +24,12 @@ const std::vector<ScoreMethodInfo>& score_methods() {
        "|mean NLL of a batch of M − entropy estimate|, per batch (Nalisnick et al. 2019b)"},
       {"waic", true, true, "nats", "mean − variance of log p(x) over an ensemble of runs (Choi et al. 2018)"},
       {"bn-train", true, true, "nats", "log p(x) with batch norm in train mode, statistics of the scored batch (Song et al. 2019)"},
+      {"msp", true, true, "probability",
+       "maximum softmax probability of the embedding run's classifier (Hendrycks & Gimpel 2017)"},
+      {"energy", true, true, "logits", "negative free energy logsumexp of the classifier's logits (Liu et al. 2020)"},
+      {"mahalanobis", true, true, "squared distance",
+       "−min over classes of the Mahalanobis distance² of the features to the class means, shared covariance "
+       "(Lee et al. 2018)"},
   };
   return methods;
 }

@@ -12,7 +12,7 @@
 
 namespace flowood::train {
 
-void save_checkpoint(const std::string& path, flows::FlowModelImpl& model, torch::optim::Optimizer* optimizer,
+void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer,
                      const CheckpointInfo& info) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   try {
@@ -27,6 +27,7 @@ void save_checkpoint(const std::string& path, flows::FlowModelImpl& model, torch
     }
     archive.write("step", torch::tensor(info.step, torch::kInt64));
     archive.write("config", c10::IValue(info.config_text));
+    if (!info.meta.empty()) archive.write("meta", c10::IValue(info.meta));
     archive.write("format", c10::IValue(std::string("flowood-checkpoint-1")));
     archive.save_to(tmp);
   } catch (const c10::Error& e) {
@@ -62,6 +63,8 @@ CheckpointInfo read_info(torch::serialize::InputArchive& archive, const std::str
     c10::IValue config;
     archive.read("config", config);
     info.config_text = config.toStringRef();
+    c10::IValue meta;
+    if (archive.try_read("meta", meta)) info.meta = meta.toStringRef();
   } catch (const c10::Error& e) {
     throw IoError(path, std::string("checkpoint lacks step/config: ") + e.what_without_backtrace());
   }
@@ -69,7 +72,7 @@ CheckpointInfo read_info(torch::serialize::InputArchive& archive, const std::str
 }
 }  // namespace
 
-CheckpointInfo load_checkpoint(const std::string& path, flows::FlowModelImpl& model,
+CheckpointInfo load_checkpoint(const std::string& path, torch::nn::Module& model,
                                torch::optim::Optimizer* optimizer, const torch::Device& device) {
   auto archive = open_archive(path, device);
   auto info = read_info(archive, path);

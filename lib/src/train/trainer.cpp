@@ -171,6 +171,23 @@ double train_step(flows::FlowModelImpl& model, torch::optim::Optimizer& optimize
   return loss.item<double>();
 }
 
+double negative_train_step(flows::FlowModelImpl& model, torch::optim::Optimizer& optimizer, const torch::Tensor& x,
+                           const torch::Tensor& u, const torch::Tensor& xn, const torch::Tensor& un,
+                           const config::NegativeConfig& negative, double max_grad_norm, int64_t& kept) {
+  optimizer.zero_grad();
+  // One batch through the flow, as the reference does: batch norm sees both sets together.
+  const auto lp = model.log_prob_from(model.forward_with_noise(torch::cat({x, xn}), torch::cat({u, un})));
+  const auto in_loss = -lp.narrow(0, 0, x.size(0)).mean();
+  const auto ood = lp.narrow(0, x.size(0), xn.size(0));
+  const auto above = ood > negative.threshold;
+  kept = above.sum().item<int64_t>();
+  auto loss = in_loss;
+  if (kept > 0) loss = (in_loss + negative.weight * ood.masked_select(above).mean()) / (1.0 + negative.weight);
+  loss.backward();
+  clip_and_step(optimizer, max_grad_norm);
+  return in_loss.item<double>();
+}
+
 TrainResult train(flows::FlowModelImpl& model, const data::ImageDataset& train_set, const data::ImageDataset& test_set,
                   const TrainerOptions& options) {
   using clock = std::chrono::steady_clock;
@@ -185,6 +202,16 @@ TrainResult train(flows::FlowModelImpl& model, const data::ImageDataset& train_s
   const int64_t n = train_set.size();
   if (n == 0) throw DataError(train_set.spec, "training set is empty");
   Communicator* comm = options.communicator.get();
+  const auto* negative = options.negative;
+  if (negative) {
+    if (comm) throw ConfigError("train.negative.data", "negative training runs on one process (no torchrun / srun -n K)");
+    if (negative->size() == 0) throw DataError(negative->spec, "negative-training set is empty");
+    if (negative->image_shape() != train_set.image_shape())
+      throw DataError(negative->spec, fmt::format("negative-training examples are {} but the training set's are {}",
+                                                  flows::shape_string(negative->image_shape()),
+                                                  flows::shape_string(train_set.image_shape())));
+  }
+  int64_t negative_kept = 0, negative_seen = 0;
   const int64_t world = comm ? comm->world_size() : 1;
   const int64_t rank = comm ? comm->rank() : 0;
   const bool writer = rank == 0;
@@ -284,7 +311,26 @@ TrainResult train(flows::FlowModelImpl& model, const data::ImageDataset& train_s
     const auto u = u_global.narrow(0, shard_first, shard_count);
 
     double loss_value = 0;
-    if (!comm) {
+    if (negative) {
+      // OOD batch of the same size: a seeded permutation per pass over the negative set.
+      const int64_t m = negative->size();
+      std::vector<torch::Tensor> parts;
+      for (int64_t want = count, at = step * count; want > 0;) {
+        const int64_t pass = at / m, offset = at % m, take = std::min(want, m - offset);
+        const auto order = torch::randperm(m, make_generator(seed, Stream::kNegative, static_cast<uint64_t>(pass)),
+                                           torch::TensorOptions().dtype(torch::kLong));
+        parts.push_back(order.narrow(0, offset, take));
+        want -= take, at += take;
+      }
+      const auto xn = data::to_model_input(negative->images.index_select(0, torch::cat(parts)), device)
+                          .to(params.front().scalar_type());
+      auto neg_gen = make_generator(seed, Stream::kNegative, static_cast<uint64_t>(step), 1);
+      const auto un = flows::uniform_noise_like(xn, neg_gen);
+      int64_t kept = 0;
+      loss_value = negative_train_step(model, *optimizer, x, u, xn, un, tc.negative, tc.max_grad_norm, kept);
+      negative_kept += kept;
+      negative_seen += xn.size(0);
+    } else if (!comm) {
       loss_value = train_step(model, *optimizer, x, u, tc.max_grad_norm);
     } else {
       optimizer->zero_grad();
@@ -346,6 +392,11 @@ TrainResult train(flows::FlowModelImpl& model, const data::ImageDataset& train_s
                    .dump()
             << "\n"
             << std::flush;
+    }
+    if (negative && progress.log_line && negative_seen > 0) {
+      log().info("negative training: {} of the last {} OOD examples still above the threshold ({} nats)", negative_kept,
+                 negative_seen, tc.negative.threshold);
+      negative_kept = negative_seen = 0;
     }
     if (options.progress) options.progress(progress);
     result.train_bpd = progress.bpd;

@@ -17,12 +17,20 @@ trap 'rm -rf "$tmp"' EXIT
 rows=()
 sets=()
 section=""
+subsection=""
 while IFS= read -r line; do
   if [[ $line =~ ^([a-z_]+):$ ]]; then
     section=${BASH_REMATCH[1]}
+    subsection=""
     rows+=("section	$section")
-  elif [[ $line =~ ^(\ \ )?([a-z_]+):\ (.*)\ \ #\ (.*)$ ]]; then
-    if [ -n "${BASH_REMATCH[1]}" ]; then key="$section.${BASH_REMATCH[2]}"; else key=${BASH_REMATCH[2]}; fi
+  elif [[ $line =~ ^\ \ ([a-z_]+):$ ]]; then  # a nested section: train.negative
+    subsection=${BASH_REMATCH[1]}
+  elif [[ $line =~ ^(\ \ |\ \ \ \ )?([a-z_]+):\ (.*)\ \ #\ (.*)$ ]]; then
+    case "${BASH_REMATCH[1]}" in
+      "") key=${BASH_REMATCH[2]} ;;
+      "  ") key="$section.${BASH_REMATCH[2]}"; subsection="" ;;
+      *) key="$section.$subsection.${BASH_REMATCH[2]}" ;;
+    esac
     rows+=("$key	${BASH_REMATCH[3]}	${BASH_REMATCH[4]}")
     sets+=(--set "$key={}")
   else
@@ -43,6 +51,7 @@ while IFS= read -r line; do
       "a string") t="string" ;;
       "a list of strings") t="list of strings" ;;
       "a list of integers") t="list of integers" ;;
+      "a list of numbers") t="list of numbers" ;;
       *) t="" ;;
     esac
     types[${BASH_REMATCH[1]}]=$t

@@ -46,6 +46,50 @@ TEST(ConfigYaml, SetParsesValuesAsYaml) {
   EXPECT_EQ(c.name, "x");
 }
 
+TEST(ConfigYaml, NestedSectionsAndListsOfNumbers) {
+  testing::TempDir dir("cli_nested");
+  std::ofstream(dir.file("e.yaml")) << "model: {flow: tabular, in_shape: [128], masks: [tabular x2], st_net: mlp}\n"
+                                       "train:\n  lr: 0.001\n  negative:\n    data: mnist:test\n    threshold: -30000\n"
+                                       "embedding:\n  extractor: classifier\n  mean: [0.5, 0.25]\n  std: [0.5, 1]\n"
+                                       "scores: [loglik, msp]\n";
+  const auto c = load_config(dir.file("e.yaml"), {}).config;
+  EXPECT_EQ(c.train.negative.data, "mnist:test");
+  EXPECT_DOUBLE_EQ(c.train.negative.threshold, -30000);
+  EXPECT_DOUBLE_EQ(c.train.negative.weight, 1.0);
+  EXPECT_EQ(c.embedding.mean, (std::vector<double>{0.5, 0.25}));
+  EXPECT_EQ(c.embedding.std, (std::vector<double>{0.5, 1.0}));
+  // The writer nests train.negative under train, and reads back to the same config.
+  const auto text = to_yaml(c);
+  EXPECT_NE(text.find("  negative:\n    data: mnist:test"), std::string::npos) << text;
+  EXPECT_EQ(experiment::flatten(load_config_text(text, "written").config), experiment::flatten(c));
+  // Typos inside the nested section are named with their whole path.
+  std::ofstream(dir.file("typo.yaml")) << "train:\n  negative:\n    wieght: 2\n";
+  EXPECT_NE(error_of(dir.file("typo.yaml"), {}).find("unknown key 'train.negative.wieght' (did you mean "
+                                                      "'train.negative.weight'?)"),
+            std::string::npos)
+      << error_of(dir.file("typo.yaml"), {});
+  EXPECT_NE(error_of("", {"embedding.std=[a]"}).find("--set embedding.std: must be a list of numbers"), std::string::npos);
+}
+
+TEST(ConfigYaml, EmbeddingRunRules) {
+  const std::vector<std::string> ok = {"model.flow=tabular", "model.in_shape=[128]", "model.masks=[tabular x2]",
+                                       "model.st_net=mlp", "embedding.extractor=classifier"};
+  EXPECT_EQ(error_of("", ok), "");
+  auto with = [&](std::vector<std::string> extra) {
+    auto all = ok;
+    all.insert(all.end(), extra.begin(), extra.end());
+    return error_of("", all);
+  };
+  EXPECT_NE(with({"model.in_shape=[64]"}).find("model.in_shape must be [128] for the classifier extractor"), std::string::npos);
+  EXPECT_NE(with({"embedding.width=16", "scores=[loglik, waic]"}).find("scores[1] waic trains extra flows"), std::string::npos);
+  EXPECT_NE(with({"embedding.extractor=vgg"}).find("embedding.extractor must be classifier, torchscript:PATH"),
+            std::string::npos);
+  EXPECT_NE(error_of("", {"scores=[loglik, mahalanobis]"}).find("scores[1] mahalanobis needs features"), std::string::npos);
+  EXPECT_NE(with({"embedding.mean=[0.5]"}).find("embedding.std must have as many entries as embedding.mean"),
+            std::string::npos);
+  EXPECT_NE(with({"train.negative.weight=0"}).find("train.negative.weight must be > 0 (got 0)"), std::string::npos);
+}
+
 TEST(ConfigYaml, SetErrorsNameTheKey) {
   EXPECT_EQ(error_of("", {"train.lrr=1"}), "--set: unknown key 'train.lrr' (did you mean 'train.lr'?)");
   EXPECT_EQ(error_of("", {"train.lr"}), "--set train.lr: expected key.path=value");

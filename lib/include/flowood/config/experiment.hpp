@@ -35,6 +35,14 @@ struct DataConfig {
   int64_t test_limit = 0;                        ///< first N images of the test and OOD sets (0 = all)
 };
 
+/// Negative training (spec §5.4): each step adds a batch of OOD examples whose log-likelihood is
+/// pushed down while it is above `threshold`.
+struct NegativeConfig {
+  std::string data;                              ///< OOD training set spec ("" = no negative training)
+  double weight = 1.0;                           ///< weight w of the OOD term (1 = the reference's ½ · (in + out))
+  double threshold = -100000.0;                  ///< nats: OOD examples below it stop contributing
+};
+
 struct TrainConfig {
   std::string optimizer = "adam";                ///< adam | rmsprop
   double lr = 5e-5;                              ///< learning rate
@@ -49,6 +57,7 @@ struct TrainConfig {
   int64_t eval_limit = 1000;                     ///< test images per periodic evaluation (0 = all)
   int64_t log_every = 50;                        ///< steps between log lines
   double mutation_rate = 0.0;                    ///< replace each training pixel by a random value with this probability
+  NegativeConfig negative;                       ///< negative training (off while negative.data is empty)
 };
 
 struct ScoreConfig {
@@ -74,6 +83,23 @@ struct HistogramConfig {
   int64_t bins = 60;
 };
 
+/// A flow on features (paper §8): the data go through a feature extractor first, and the flow
+/// (model.flow: tabular) models the features.
+struct EmbeddingConfig {
+  std::string extractor;                         ///< "" (none: the flow models the data), classifier, torchscript:PATH
+  int64_t width = 32;                            ///< classifier: channels of the first stage (stages w, 2w, 4w)
+  int64_t depth = 1;                             ///< classifier: residual blocks per stage
+  int64_t epochs = 3;                            ///< classifier: training epochs
+  int64_t max_steps = 0;                         ///< classifier: stop after this many steps (0 = epochs decide)
+  int64_t batch_size = 128;                      ///< classifier: training batch size
+  double lr = 1e-3;                              ///< classifier: Adam learning rate
+  double weight_decay = 5e-4;                    ///< classifier: L2 weight decay
+  std::vector<int64_t> resize = {};              ///< torchscript: input [H, W] (empty = as the data)
+  int64_t channels = 0;                          ///< torchscript: replicate grayscale to this many channels (0 = as the data)
+  std::vector<double> mean = {};                 ///< torchscript: per-channel mean subtracted from pixels in [0, 1]
+  std::vector<double> std = {};                  ///< torchscript: per-channel sd the pixels are divided by
+};
+
 struct ExperimentConfig {
   std::string name = "experiment";
   int64_t seed = 0;
@@ -81,6 +107,7 @@ struct ExperimentConfig {
   int64_t threads = 0;                           ///< intra-op threads (0 = one per core)
   ModelConfig model;
   DataConfig data;
+  EmbeddingConfig embedding;
   TrainConfig train;
   std::vector<std::string> scores = {"loglik"};  ///< OOD score methods run computes
   ScoreConfig score;
@@ -147,9 +174,35 @@ void visit_fields(Config& c, Visitor&& v) {
   v("train.mutation_rate", c.train.mutation_rate,
     "Replace each training pixel, with this probability, by a uniform random value (Ren et al.'s input "
     "perturbation; the likelihood-ratio background run sets it from background.mutation_rate).");
+  v("train.negative.data", c.train.negative.data,
+    "Negative training (spec §5.4): an OOD training set; each step adds a batch of it (same size, one batch "
+    "through batch norm with the in-distribution one) whose log-likelihood is pushed down. Empty = off.");
+  v("train.negative.weight", c.train.negative.weight,
+    "Weight w of the OOD term: loss = (mean NLL_in + w · mean log p of the kept OOD examples) / (1 + w); "
+    "1 gives the reference's ½ · (in + out).");
+  v("train.negative.threshold", c.train.negative.threshold,
+    "Nats: OOD examples whose log-likelihood is at or below it stop contributing (reference: −100000 for "
+    "32×32×3 data, −30000 for 28×28).");
+  v("embedding.extractor", c.embedding.extractor,
+    "A flow on features (paper §8): classifier (a ResNet trained on data.train's labels), torchscript:PATH "
+    "(an exported network), or empty (the flow models the data itself). Needs model.flow: tabular with "
+    "model.in_shape [D], D the feature width.");
+  v("embedding.width", c.embedding.width, "classifier: channels of the first stage; stages have w, 2w, 4w; features D = 4w.");
+  v("embedding.depth", c.embedding.depth, "classifier: residual blocks per stage (three stages).");
+  v("embedding.epochs", c.embedding.epochs, "classifier: training epochs.");
+  v("embedding.max_steps", c.embedding.max_steps, "classifier: stop after this many steps (0 = epochs decide).");
+  v("embedding.batch_size", c.embedding.batch_size, "classifier: training batch size.");
+  v("embedding.lr", c.embedding.lr, "classifier: Adam learning rate (cosine decay to 0 over the run).");
+  v("embedding.weight_decay", c.embedding.weight_decay, "classifier: L2 weight decay.");
+  v("embedding.resize", c.embedding.resize, "torchscript: resize inputs to [H, W] (bilinear); empty = as the data.");
+  v("embedding.channels", c.embedding.channels,
+    "torchscript: replicate single-channel images to this many channels (3 for ImageNet networks); 0 = as the data.");
+  v("embedding.mean", c.embedding.mean, "torchscript: per-channel mean subtracted from pixels in [0, 1]; empty = none.");
+  v("embedding.std", c.embedding.std, "torchscript: per-channel sd the pixels are divided by; empty = none.");
   v("scores", c.scores,
     "OOD scores run computes, each compared on the metrics table: loglik, bpd, input-complexity, "
-    "likelihood-ratio, typicality, waic, bn-train (docs/scores.md).");
+    "likelihood-ratio, typicality, waic, bn-train; with embedding.extractor also msp, energy (classifier) and "
+    "mahalanobis (docs/scores.md).");
   v("score.batch_size", c.score.batch_size, "Images per scoring batch.");
   v("score.samples", c.score.samples, "Dequantisation samples K averaged per image (log-mean-exp).");
   v("score.codec", c.score.codec, "input-complexity: lossless compressor for L(x), png (level 9) or jpeg2000.");

@@ -47,4 +47,8 @@ std::vector<std::string> archive_member_names(const std::string& path, ArchiveFo
 /// (DataError) before anything is written. Returns the files written.
 std::vector<std::string> extract_archive(const std::string& path, const std::string& dest);
 
+/// Writes a zip archive of `members` (name, bytes), stored uncompressed, atomically (temporary file
+/// + rename: a failed write leaves any earlier file in place). Throws IoError(path).
+void write_zip(const std::string& path, const std::vector<std::pair<std::string, std::string>>& members);
+
 }  // namespace flowood::data

@@ -38,6 +38,10 @@ torch::Tensor read_npy_labels(const std::string& path, int64_t limit = 0);
 FeatureDataset read_npz_features(const std::string& path, const std::string& array = {},
                                  const std::string& labels_array = {}, int64_t limit = 0);
 
+/// Writes an .npz archive (numpy.savez layout: a zip of NAME.npy members, stored) of `arrays`,
+/// atomically. dtypes as io::write_npy. Throws IoError(path).
+void write_npz(const std::string& path, const std::vector<std::pair<std::string, torch::Tensor>>& arrays);
+
 /// Names of the arrays in an .npz archive (without ".npy"), in archive order.
 std::vector<std::string> npz_array_names(const std::string& path);
 

@@ -26,8 +26,11 @@ std::shared_ptr<train::Communicator> process_group();
 /// Data roots of a config: data.roots, then $FLOWOOD_DATA, then the defaults.
 data::DataRoots roots_of(const config::ExperimentConfig& config);
 
-/// Loads `spec` as the config's model consumes it: images, or feature rows for tabular flows.
-data::ImageDataset load_for_model(const config::ExperimentConfig& config, const std::string& spec, int64_t limit);
+/// Loads `spec` as the config's model consumes it: images, or feature rows for tabular flows; for an
+/// embedding run (embedding.extractor set) the features of the run's extractor in `run_dir`
+/// (cached there), or the rows themselves for a feature-array spec.
+data::ImageDataset load_for_model(const config::ExperimentConfig& config, const std::string& spec, int64_t limit,
+                                  const std::string& run_dir = {});
 
 /// What the caller sees of a training stage.
 struct TrainHooks {
@@ -36,7 +39,7 @@ struct TrainHooks {
 };
 
 /// Trains (or resumes) the experiment in `run`; skips when the checkpoint is already at the
-/// final step. When `hooks.stop` becomes true, the run stops after the current step with a
+/// final step. An embedding run with the classifier extractor trains that first (run/extractor). When `hooks.stop` becomes true, the run stops after the current step with a
 /// checkpoint (result.stopped).
 train::TrainResult train_stage(const config::ExperimentConfig& config, const RunPaths& run, const ConfigCodec& codec,
                                const TrainHooks& hooks = {});

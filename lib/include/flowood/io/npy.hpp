@@ -54,6 +54,9 @@ void write_npy(const std::string& path, const std::vector<double>& values,
 /// ConfigError naming the dtype. Atomic; IoError(path) on write failure.
 void write_npy(const std::string& path, const torch::Tensor& tensor);
 
+/// The whole .npy file of a tensor (header and data), dtypes as write_npy.
+std::string npy_bytes(const torch::Tensor& tensor);
+
 /// The one .npy parser: format v1.0–3.0, little-endian, C order; dtypes float16/32/64,
 /// (u)int8/16/32/64 and bool. `source` names the bytes in errors (a path, or "ARCHIVE:MEMBER").
 /// Throws IoError(source) naming the problem: no magic, truncated header or data, an unsupported

@@ -49,6 +49,12 @@ struct TrainerOptions {
   /// statistics are averaged over ranks before each evaluation and checkpoint; only rank 0
   /// writes files. Null: a single process.
   std::shared_ptr<Communicator> communicator;
+  /// Negative training (spec §5.4; train.negative): OOD examples in the same shape as the training
+  /// set. Each step takes a batch of them as large as the in-distribution batch (drawn without
+  /// replacement from a seeded permutation per pass), runs both through the model as one batch, and
+  /// minimises (mean NLL_in + w · mean log p of the OOD examples still above the threshold) / (1 + w);
+  /// when none is above, the in-distribution NLL alone. Null: plain maximum likelihood.
+  const data::ImageDataset* negative = nullptr;
 };
 
 struct TrainResult {
@@ -78,6 +84,14 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(flows::FlowModelImpl& mo
 /// device. `bench` times exactly this.
 double train_step(flows::FlowModelImpl& model, torch::optim::Optimizer& optimizer, const torch::Tensor& x,
                   const torch::Tensor& u, double max_grad_norm);
+
+/// One negative-training step (TrainerOptions::negative): x, u the in-distribution batch and its
+/// noise, xn, un the OOD batch and its noise, concatenated into one forward pass. Returns the
+/// in-distribution loss (nats per example) and sets `kept` to the number of OOD examples whose
+/// log-likelihood was above the threshold.
+double negative_train_step(flows::FlowModelImpl& model, torch::optim::Optimizer& optimizer, const torch::Tensor& x,
+                           const torch::Tensor& u, const torch::Tensor& xn, const torch::Tensor& un,
+                           const config::NegativeConfig& negative, double max_grad_norm, int64_t& kept);
 
 /// Clips each parameter group's gradients to `max_grad_norm` (0 = off) and steps the optimiser.
 void clip_and_step(torch::optim::Optimizer& optimizer, double max_grad_norm);
