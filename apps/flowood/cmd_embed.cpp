@@ -45,9 +45,8 @@ void run_embed(const EmbedOptions& o) {
     if (o.extractor == "classifier")
       throw ConfigError("--extractor", "classifier is trained by a run: give --run DIR of an embedding run instead");
     // The flow keys do not matter here: only embedding.* and data.roots are used.
-    overrides.push_back("model.flow=tabular");
-    overrides.push_back("model.in_shape=[1]");
-    overrides.push_back("scores=[loglik]");
+    for (const char* flow_key : {"model.flow=tabular", "model.in_shape=[2]", "model.masks=[tabular x1]", "model.st_net=mlp"})
+      overrides.insert(overrides.begin(), flow_key);
     cfg = load_config("", overrides).config;
   }
   if (!o.device.empty()) cfg.device = o.device;

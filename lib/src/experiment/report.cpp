@@ -120,16 +120,27 @@ void training(viz::Document& doc, const std::vector<ReportRun>& runs, const std:
 
 void metrics(viz::Document& doc, const std::vector<ReportRun>& runs) {
   doc.heading("OOD metrics");
-  // (method, ood set) → the evaluation of each run that has it.
-  std::vector<std::string> methods;
+  // Runs of the same experiment (config name) are pooled as repeats; runs of different experiments
+  // (a pixel flow and an embedding flow, say) get rows of their own, side by side.
+  std::vector<std::string> experiments;
+  for (const auto& r : runs)
+    if (std::find(experiments.begin(), experiments.end(), r.config.name) == experiments.end())
+      experiments.push_back(r.config.name);
+  const bool several = experiments.size() > 1;
+  // (experiment, method) rows; (row, ood set) → the evaluation of each run that has it.
+  std::vector<std::pair<std::string, std::string>> methods;
   std::vector<std::string> sets;
   std::map<std::pair<std::string, std::string>, std::vector<std::pair<std::string, io::Json>>> by_key;  // (run, evaluation)
+  const auto row_name = [&](const std::pair<std::string, std::string>& m) {
+    return several ? m.first + ": " + m.second : m.second;
+  };
   for (const auto& r : runs) {
     for (const auto& e : evaluations(r)) {
-      const auto method = io::json_string(io::json_at(e, "method")), set = io::json_string(io::json_at(e, "dataset"));
+      const std::pair<std::string, std::string> method{r.config.name, io::json_string(io::json_at(e, "method"))};
+      const auto set = io::json_string(io::json_at(e, "dataset"));
       if (std::find(methods.begin(), methods.end(), method) == methods.end()) methods.push_back(method);
       if (std::find(sets.begin(), sets.end(), set) == sets.end()) sets.push_back(set);
-      by_key[{method, set}].emplace_back(r.label, e);
+      by_key[{row_name(method), set}].emplace_back(r.label, e);
     }
   }
   if (methods.empty()) {
@@ -137,18 +148,19 @@ void metrics(viz::Document& doc, const std::vector<ReportRun>& runs) {
     return;
   }
   const std::string in = runs.front().metrics ? io::json_string(io::json_at(*runs.front().metrics, "in_distribution")) : "";
-  doc.paragraph(fmt::format("In-distribution (positive class): `{}`. AUROC of every score method against every OOD set{}; "
+  doc.paragraph(fmt::format("In-distribution (positive class): `{}`. AUROC of every score method against every OOD set{}{}; "
                             "intervals are 95 % bootstrap intervals.",
-                            in, runs.size() > 1 ? fmt::format(", mean ± sd over {} runs", runs.size()) : ""));
+                            in, several ? ", one row per experiment and method" : "",
+                            runs.size() > experiments.size() ? ", mean ± sd over the runs of an experiment" : ""));
   // Side by side: one row per method, one column per OOD set.
   std::vector<std::string> header{"method", "higher ="};
   for (const auto& s : sets) header.push_back("AUROC vs " + s);
   std::vector<std::vector<std::string>> rows;
-  for (const auto& m : methods) {
-    const auto& info = ood::score_method(m, "metrics.json");
-    std::vector<std::string> row{m + (info.per_example ? "" : " (per batch)"), info.higher_is_in ? "in" : "OOD"};
+  for (const auto& em : methods) {
+    const auto& info = ood::score_method(em.second, "metrics.json");
+    std::vector<std::string> row{row_name(em) + (info.per_example ? "" : " (per batch)"), info.higher_is_in ? "in" : "OOD"};
     for (const auto& s : sets) {
-      const auto it = by_key.find({m, s});
+      const auto it = by_key.find({row_name(em), s});
       if (it == by_key.end()) {
         row.push_back("-");
       } else if (it->second.size() == 1) {
@@ -164,12 +176,13 @@ void metrics(viz::Document& doc, const std::vector<ReportRun>& runs) {
   }
   doc.table(header, rows);
   // Every metric, per method.
-  for (const auto& m : methods) {
-    doc.heading(m, 3);
+  for (const auto& em : methods) {
+    const auto& m = em.second;
+    doc.heading(row_name(em), 3);
     doc.paragraph(ood::score_method(m, "metrics.json").summary + ".");
     std::vector<std::vector<std::string>> detail;
     for (const auto& s : sets) {
-      const auto it = by_key.find({m, s});
+      const auto it = by_key.find({row_name(em), s});
       if (it == by_key.end()) continue;
       for (const auto& [label, e] : it->second) {
         std::vector<std::string> row{s, label,

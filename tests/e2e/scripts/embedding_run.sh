@@ -37,8 +37,7 @@ data:
 embedding:
   extractor: classifier
   width: 8
-  epochs: 1
-  max_steps: 40
+  epochs: 5                     # 95 steps: enough for batch-norm statistics to settle
   batch_size: 64
   lr: 3.0e-3
 train:
@@ -54,7 +53,7 @@ YAML
 "$flowood" run "$work/emb.yaml" --run-dir "$work/run" > "$work/run.txt" 2>&1 || { cat "$work/run.txt"; fail "run failed"; }
 cat "$work/run.txt"
 acc=$(grep -o '"test_accuracy": *[0-9.]*' "$work/run/extractor/metrics.json" | grep -o '[0-9.]*$')
-echo "classifier test accuracy after 40 steps: $acc"
+echo "classifier test accuracy after 95 steps: $acc"
 awk -v a="$acc" 'BEGIN { exit !(a > 0.5) }' || fail "classifier accuracy $acc <= 0.5 (10 classes)"
 for m in loglik msp energy mahalanobis; do
   grep -q "\"method\": \"$m\"" "$work/run/metrics.json" || fail "metrics.json has no $m rows"
@@ -116,6 +115,12 @@ YAML
 "$flowood" run "$work/neg.yaml" --run-dir "$work/neg" > "$work/neg.txt" 2>&1 || { cat "$work/neg.txt"; fail "negative run failed"; }
 grep -q "negative training on mnist:test?part=train&holdout=0.5 (5000 examples" "$work/neg/flowood.log" || fail "negative set not logged"
 grep -q "OOD examples still above the threshold" "$work/neg/flowood.log" || fail "negative term not logged"
+
+# report puts the pixel flow (neg) and the embedding flow (emb) side by side, a row per experiment.
+"$flowood" report "$work/run" "$work/neg" --out "$work/report" > /dev/null 2>&1 || fail "report of two runs failed"
+grep -q "| emb: loglik |" "$work/report/report.md" || fail "report: no embedding-flow row"
+grep -q "| emb: mahalanobis |" "$work/report/report.md" || fail "report: no mahalanobis row"
+grep -q "| neg: loglik |" "$work/report/report.md" || fail "report: no pixel-flow row"
 
 # Errors name the key or file.
 expect_error() {  # expect_error PATTERN CMD...

@@ -69,7 +69,7 @@ grep -q '](../histogram.png)' "$md" || fail "report.md does not link the histogr
 # several runs: mean ± sd across them
 cp -r "$WORK/run" "$WORK/run_copy"
 "$FLOWOOD" report "$WORK/run" "$WORK/run_copy" --out "$WORK/both" > /dev/null 2>&1 || fail "report of two runs failed"
-grep -q 'mean ± sd over 2 runs' "$WORK/both/report.md" || fail "no mean ± sd across runs"
+grep -q 'mean ± sd over the runs of an experiment' "$WORK/both/report.md" || fail "no mean ± sd across runs"
 grep -q '± 0.0000 (n = 2)' "$WORK/both/report.md" || fail "identical runs should have sd 0"
 "$FLOWOOD" report "$WORK/nope" > "$WORK/bad.txt" 2>&1 && fail "report of a missing run succeeded"
 grep -q "nope: no such run directory" "$WORK/bad.txt" || fail "unclear error: $(cat "$WORK/bad.txt")"
