@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <sstream>
 
 #include <torch/serialize.h>
 #include <unistd.h>
@@ -9,12 +10,43 @@
 #include <fmt/format.h>
 
 #include "flowood/core/error.hpp"
+#include "flowood/io/atomic_file.hpp"
+#include "flowood/io/sha256.hpp"
 
 namespace flowood::train {
 
+namespace {
+/// SHA-256 over every parameter and buffer (name, dtype, shape, bytes, in registration order), the
+/// step, the config text and the meta: what a flipped bit in a checkpoint would change silently.
+std::string content_digest(const torch::nn::Module& model, const CheckpointInfo& info) {
+  io::Sha256 h;
+  const auto feed_text = [&](const std::string& t) {
+    const uint64_t n = t.size();
+    h.update(&n, sizeof n);
+    h.update(t.data(), t.size());
+  };
+  const auto feed_tensor = [&](const std::string& name, const torch::Tensor& value) {
+    feed_text(name);
+    const auto t = value.detach().to(torch::kCPU).contiguous();
+    feed_text(c10::toString(t.scalar_type()));
+    for (const auto d : t.sizes()) h.update(&d, sizeof d);
+    h.update(t.data_ptr(), t.numel() * t.element_size());
+  };
+  for (const auto& p : model.named_parameters()) feed_tensor(p.key(), p.value());
+  for (const auto& b : model.named_buffers()) feed_tensor(b.key(), b.value());
+  h.update(&info.step, sizeof info.step);
+  feed_text(info.config_text);
+  feed_text(info.meta);
+  return h.hex_digest();
+}
+}  // namespace
+
 void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer,
                      const CheckpointInfo& info) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  // Serialised in memory first: LibTorch's file writer aborts the process (an exception from a
+  // destructor) when the disk fills up mid-write. The bytes then go through write_file_atomic, which
+  // reports a full disk as an IoError and leaves the previous checkpoint in place.
+  std::ostringstream bytes;
   try {
     torch::serialize::OutputArchive archive;
     torch::serialize::OutputArchive model_archive;
@@ -28,18 +60,13 @@ void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::o
     archive.write("step", torch::tensor(info.step, torch::kInt64));
     archive.write("config", c10::IValue(info.config_text));
     if (!info.meta.empty()) archive.write("meta", c10::IValue(info.meta));
+    archive.write("digest", c10::IValue(content_digest(model, info)));
     archive.write("format", c10::IValue(std::string("flowood-checkpoint-1")));
-    archive.save_to(tmp);
+    archive.save_to(bytes);
   } catch (const c10::Error& e) {
-    std::remove(tmp.c_str());
-    throw IoError(path, std::string("cannot write checkpoint: ") + e.what_without_backtrace());
+    throw IoError(path, std::string("cannot serialise the checkpoint: ") + e.what_without_backtrace());
   }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::remove(tmp.c_str());
-    throw IoError(path, "cannot move checkpoint into place: " + ec.message());
-  }
+  io::write_file_atomic(path, bytes.str());
 }
 
 namespace {
@@ -50,6 +77,8 @@ torch::serialize::InputArchive open_archive(const std::string& path, const torch
     archive.load_from(path, device);
   } catch (const c10::Error& e) {
     throw IoError(path, std::string("not a readable flowood checkpoint: ") + e.what_without_backtrace());
+  } catch (const std::exception& e) {  // TorchScript's parser reports a damaged record with its own types
+    throw IoError(path, std::string("not a readable flowood checkpoint (damaged): ") + e.what());
   }
   return archive;
 }
@@ -67,6 +96,8 @@ CheckpointInfo read_info(torch::serialize::InputArchive& archive, const std::str
     if (archive.try_read("meta", meta)) info.meta = meta.toStringRef();
   } catch (const c10::Error& e) {
     throw IoError(path, std::string("checkpoint lacks step/config: ") + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    throw IoError(path, std::string("checkpoint is damaged: ") + e.what());
   }
   return info;
 }
@@ -99,7 +130,14 @@ CheckpointInfo load_checkpoint(const std::string& path, torch::nn::Module& model
     }
   } catch (const c10::Error& e) {
     throw IoError(path, std::string("checkpoint does not fit this model: ") + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    throw IoError(path, std::string("checkpoint is damaged: ") + e.what());
   }
+  c10::IValue digest;
+  if (archive.try_read("digest", digest) && digest.isString() && digest.toStringRef() != content_digest(model, info))
+    throw IoError(path, fmt::format("checkpoint is damaged: its content does not match the SHA-256 recorded when it "
+                                    "was written (a changed byte in a tensor, the step or the config); use an earlier "
+                                    "checkpoint or retrain"));
   if (const auto bad = first_non_finite(model))
     throw IoError(path, fmt::format("the checkpoint holds non-finite values (NaN or inf) in {}: the run diverged "
                                     "at or before step {}; retrain with a lower train.lr or from an earlier checkpoint",
