@@ -62,12 +62,56 @@ void check_complete(const std::vector<std::uint8_t>& b, const std::string& name)
   }
 }
 
+/// Width and height a PNG, JPEG or BMP header claims (0, 0 when the format is another or the
+/// header is not found).
+std::pair<std::uint64_t, std::uint64_t> claimed_size(const std::vector<std::uint8_t>& b) {
+  const auto be16 = [&](size_t i) { return (std::uint64_t{b[i]} << 8) | b[i + 1]; };
+  const auto be32 = [&](size_t i) { return (be16(i) << 16) | be16(i + 2); };
+  if (b.size() >= 24 && std::memcmp(b.data(), "\x89PNG\r\n\x1a\n", 8) == 0) return {be32(16), be32(20)};
+  if (b.size() >= 26 && b[0] == 'B' && b[1] == 'M') {
+    const auto le32 = [&](size_t i) {
+      return static_cast<std::int32_t>(std::uint32_t{b[i]} | (std::uint32_t{b[i + 1]} << 8) | (std::uint32_t{b[i + 2]} << 16) |
+                                       (std::uint32_t{b[i + 3]} << 24));
+    };
+    return {static_cast<std::uint64_t>(std::abs(static_cast<std::int64_t>(le32(18)))),
+            static_cast<std::uint64_t>(std::abs(static_cast<std::int64_t>(le32(22))))};
+  }
+  if (b.size() >= 4 && b[0] == 0xFF && b[1] == 0xD8) {  // JPEG: walk the marker segments to a SOFn
+    for (size_t i = 2; i + 9 < b.size();) {
+      if (b[i] != 0xFF) return {0, 0};
+      const auto marker = b[i + 1];
+      if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC)
+        return {be16(i + 7), be16(i + 5)};
+      i += 2 + be16(i + 2);
+    }
+  }
+  return {0, 0};
+}
+
+/// Refuses an image whose header claims more pixels than its file could hold: decoders allocate
+/// what the header says before reading the data, so memory would follow the claim, not the file.
+/// Deflate and JPEG cannot expand data by more than about 1:1100 (a blank image), so 2048 pixel
+/// values per file byte (with a 64 Mi floor for small files) is generous for any real image.
+void check_claimed_size(const std::vector<std::uint8_t>& b, const std::string& name) {
+  const auto [w, h] = claimed_size(b);
+  const std::uint64_t limit = std::max<std::uint64_t>(std::uint64_t{64} << 20, 2048 * static_cast<std::uint64_t>(b.size()));
+  if (w > 65535 || h > 65535 || w * h * 3 > limit)
+    throw DataError(name, fmt::format("header claims {}×{} pixels, more than a {}-byte file can hold; refusing to "
+                                      "allocate for it (damaged or crafted image)", w, h, b.size()));
+}
+
 /// Decodes and transforms one image into an 8-bit Mat with 1 or 3 channels (RGB order).
 cv::Mat decode_one(const std::vector<std::uint8_t>& bytes, const std::string& name, const ImageTransform& t) {
   check_complete(bytes, name);
+  check_claimed_size(bytes, name);
   const cv::Mat raw(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<std::uint8_t*>(bytes.data()));
   const int flags = t.channels == 1 ? cv::IMREAD_GRAYSCALE : t.channels == 3 ? cv::IMREAD_COLOR : cv::IMREAD_UNCHANGED;
-  cv::Mat img = cv::imdecode(raw, flags);
+  cv::Mat img;
+  try {
+    img = cv::imdecode(raw, flags);
+  } catch (const cv::Exception& e) {
+    throw DataError(name, fmt::format("cannot decode as an image: {}", e.err));
+  }
   if (img.empty()) {
     throw DataError(name, fmt::format("cannot decode as an image ({} bytes; expected PNG, JPEG, BMP, PGM/PPM or TIFF)",
                                       bytes.size()));

@@ -204,7 +204,12 @@ FileMask::FileMask(std::string path, bool reverse) : path_(std::move(path)), rev
       throw IoError(path_, fmt::format("a mask array must be 2-D [H, W] (got {} dimensions)", array.shape.size()));
     pattern_ = (array.to_tensor().to(torch::kFloat64) != 0).to(torch::kFloat32);
   } else {
-    const auto image = cv::imread(path_, cv::IMREAD_GRAYSCALE);
+    cv::Mat image;
+    try {
+      image = cv::imread(path_, cv::IMREAD_GRAYSCALE);
+    } catch (const cv::Exception& e) {
+      throw IoError(path_, "cannot read the mask image: " + e.err);
+    }
     if (image.empty()) throw IoError(path_, "cannot read the mask image (PNG, BMP or JPEG; or an .npy array)");
     pattern_ = torch::from_blob(image.data, {image.rows, image.cols}, torch::kUInt8).gt(127).to(torch::kFloat32).clone();
   }

@@ -121,6 +121,34 @@ TEST(ImageDecode, ThreadCountsGiveIdenticalResults) {
   }
 }
 
+TEST(ImageDecode, AHeaderClaimingHugeDimensionsIsRefusedBeforeDecoding) {
+  // A valid 69-byte PNG whose IHDR claims 100000 × 100000 pixels (decoders allocate from the header).
+  TempDir dir("decode_huge");
+  const auto chunk = [](const std::string& type, const std::string& data) {
+    std::string out;
+    const auto be32 = [&](uint32_t v) {
+      for (int s = 24; s >= 0; s -= 8) out += static_cast<char>((v >> s) & 0xFF);
+    };
+    be32(static_cast<uint32_t>(data.size()));
+    out += type + data;
+    be32(static_cast<uint32_t>(crc32(crc32(0, reinterpret_cast<const Bytef*>(type.data()), 4),
+                                     reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size()))));
+    return out;
+  };
+  std::string ihdr = std::string("\x00\x01\x86\xa0\x00\x01\x86\xa0", 8) + std::string("\x08\x00\x00\x00\x00", 5);
+  std::string raw(100, '\0');
+  std::vector<Bytef> packed(256);
+  uLongf packed_size = packed.size();
+  compress(packed.data(), &packed_size, reinterpret_cast<const Bytef*>(raw.data()), raw.size());
+  const std::string png = std::string("\x89PNG\r\n\x1a\n", 8) + chunk("IHDR", ihdr) +
+                          chunk("IDAT", std::string(reinterpret_cast<char*>(packed.data()), packed_size)) + chunk("IEND", "");
+  const auto path = dir.file("huge.png");
+  flowood::testing::write_text(path, png);
+  const std::string what = data_error_of([&] { decode_images({{path, path, {}}}, ImageTransform{}, 1); });
+  EXPECT_NE(what.find(path), std::string::npos) << what;
+  EXPECT_NE(what.find("claims 100000×100000 pixels"), std::string::npos) << what;
+}
+
 TEST(DecodedCache, StoreReadLimitDamageAndDisable) {
   TempDir dir("cache");
   const std::string source = dir.file("src.bin");
