@@ -1,5 +1,6 @@
 // Validation of model.* (joined with the other sections in experiment/validate.hpp).
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 #include <fmt/format.h>
@@ -51,6 +52,41 @@ std::vector<config::ConfigProblem> check_model(const config::ModelConfig& m) {
   at_least<int64_t>(p, "model.num_blocks", m.num_blocks, 1);
   at_least<int64_t>(p, "model.mid_channels", m.mid_channels, 1);
   at_least<int64_t>(p, "model.bottleneck_dim", m.bottleneck_dim, 1);
+  // Upper bounds: a typo (an extra zero or three) must be a config error, not an allocation of
+  // terabytes. Far above any model the paper or its follow-ups train.
+  const auto at_most = [&](const char* key, int64_t value, int64_t max) {
+    if (value > max) p.push_back({key, fmt::format("must be <= {} (got {})", max, value)});
+  };
+  at_most("model.num_scales", m.num_scales, 16);
+  at_most("model.num_steps", m.num_steps, 512);
+  at_most("model.num_blocks", m.num_blocks, 512);
+  at_most("model.mid_channels", m.mid_channels, 16384);
+  at_most("model.bottleneck_dim", m.bottleneck_dim, 1 << 20);
+  for (size_t i = 0; i < m.in_shape.size(); ++i) at_most("model.in_shape", m.in_shape[i], 1 << 20);
+  {
+    // Parameters of the st-networks, roughly (3×3 convolutions of width w, or w×w Linear layers for
+    // mlp): refuse what would not fit in memory long before LibTorch tries to allocate it.
+    const double w = static_cast<double>(std::min<int64_t>(m.mid_channels, 16384));
+    const double per_block = st_net_is_tabular(m.st_net) ? w * w : 18.0 * w * w;
+    double layers = 0, width_factor = 1;
+    if (m.flow == "realnvp") layers = 6.0 * std::min<int64_t>(m.num_scales, 16), width_factor = std::pow(4.0, std::min<int64_t>(m.num_scales, 16) - 1);
+    else if (m.flow == "glow") layers = static_cast<double>(std::min<int64_t>(m.num_steps, 512) * std::min<int64_t>(m.num_scales, 16));
+    else
+      for (const auto& entry : m.masks) {  // "MASK xK" counts K layers (cycle: 4 per repeat)
+        const auto x = entry.rfind(" x");
+        double k = 1;
+        try {
+          if (x != std::string::npos) k = std::stod(entry.substr(x + 2));
+        } catch (const std::exception&) {
+        }
+        layers += std::min(k, 1024.0) * (entry.rfind("cycle", 0) == 0 ? 4 : 1);
+      }
+    const double estimate = layers * std::min<int64_t>(m.num_blocks, 512) * per_block * width_factor;
+    if (estimate > 2e9)
+      p.push_back({"model.mid_channels", fmt::format("with model.num_blocks {} this model would have about {:.2g} parameters "
+                                                     "({:.0f} GB in float32); choose a smaller width or depth",
+                                                     m.num_blocks, estimate, estimate * 4 / 1e9)});
+  }
   if (!(m.dropout >= 0 && m.dropout < 1)) p.push_back({"model.dropout", fmt::format("must be in [0, 1) (got {})", m.dropout)});
   if (m.standardize && !tabular)
     p.push_back({"model.standardize", fmt::format("is for flow tabular (feature rows), not {}", m.flow)});

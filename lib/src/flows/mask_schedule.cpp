@@ -140,6 +140,9 @@ std::vector<MaskPtr> parse_masks(const std::vector<std::string>& entries, const 
         const auto k = tail.size() > 1 && tail[0] == 'x' ? parse_int(tail.substr(1)) : std::nullopt;
         if (!k) throw fmt::format("'{}': expected MASK or 'MASK xK' (K a count)", text);
         if (*k < 1) throw fmt::format("'{}': the repeat count must be >= 1", text);
+        if (*k > kMaxCouplingLayers)
+          throw fmt::format("'{}': at most {} coupling layers in a flow (got a repeat count of {})", text,
+                            kMaxCouplingLayers, *k);
         count = *k;
         text = trim(text.substr(0, sp));
       }
@@ -157,6 +160,8 @@ std::vector<MaskPtr> parse_masks(const std::vector<std::string>& entries, const 
       // Repeating continues the schedule: a single mask alternates/advances, `cycle` restarts
       // (four clockwise steps lead back to the start, so the two agree).
       Unit u = schedule.front();
+      if (static_cast<int64_t>(masks.size()) + count * static_cast<int64_t>(schedule.size()) > kMaxCouplingLayers)
+        throw fmt::format("'{}': the masks list makes more than {} coupling layers", text, kMaxCouplingLayers);
       for (int64_t r = 0; r < count; ++r) {
         for (size_t j = 0; j < schedule.size(); ++j) {
           auto mask = (schedule.size() > 1 ? schedule[j] : u).build();

@@ -18,6 +18,9 @@
 
 namespace flowood::flows {
 
+/// Most coupling layers a masks list may make (a guard against a typo like "checkerboard x3000000").
+inline constexpr int64_t kMaxCouplingLayers = 1024;
+
 /// One mask per coupling layer, each checked against the per-example `input` shape (coupling
 /// stacks keep the shape). Throws ConfigError("model.masks[i]", …) naming the offending entry.
 std::vector<MaskPtr> parse_masks(const std::vector<std::string>& entries, const Shape& input);
