@@ -21,8 +21,12 @@ struct SignalScope {
     g_stop.store(false);
     for (int sig : {SIGINT, SIGTERM, SIGUSR1}) std::signal(sig, on_stop_signal);
   }
+  // Once a stop was requested the process is on its way to exit 75 with a checkpoint: a second
+  // signal (an impatient Ctrl-C, Slurm's TERM after its USR1) must not kill it on the way, so the
+  // handlers stay. Without a request, signals get their default meaning back (interrupt scoring).
   ~SignalScope() {
-    for (int sig : {SIGINT, SIGTERM, SIGUSR1}) std::signal(sig, SIG_DFL);
+    if (!g_stop.load())
+      for (int sig : {SIGINT, SIGTERM, SIGUSR1}) std::signal(sig, SIG_DFL);
   }
 };
 }  // namespace

@@ -49,6 +49,10 @@ endforeach()
 flowood_add_e2e_test(preempt_identical
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/preempt_identical.sh ${FLOWOOD} ${E2E_WORK}
   PASS_REGEX "preempt ok" TIMEOUT 600)
+# A second signal 30–70 ms after the first still ends in exit 75 with a checkpoint (label faults).
+flowood_add_e2e_test(double_signal
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/double_signal.sh ${FLOWOOD} ${E2E_WORK}
+  PASS_REGEX "double signal ok" TIMEOUT 600 LABELS faults)
 # Two processes with torchrun-style variables (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT) train one run.
 flowood_add_e2e_test(ddp_two_processes
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/ddp_two_processes.sh ${FLOWOOD} ${E2E_WORK}
