@@ -1,6 +1,8 @@
 // flowood score: one score method (loglik, bpd, input-complexity, likelihood-ratio, typicality,
 // waic, bn-train) on a dataset under a trained run.
 #include <algorithm>
+#include <cstdio>
+#include <unistd.h>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -60,9 +62,26 @@ void run_score(const ScoreOptions& o) {
   experiment::MethodScorer scorer(run, o.run_dir, options, o.limit,
                                   experiment::default_sources(o.run_dir, cfg, o.background, o.ensemble, o.reference),
                                   yaml_codec());
-  // A current file (same metadata) is reused; otherwise it is replaced atomically when the table is ready.
-  const auto table = scorer.score(o.method, o.data, o.out);
-  if (!npy.empty()) io::write_npy(npy, table.column(o.method), io::NpyDtype::kFloat64);
+  // A current file (same metadata) is reused; otherwise it is replaced atomically when the table is
+  // ready. The .npy is written first under a pending name and moved into place after the CSV, so a
+  // failed write (a full disk) leaves the old pair, never a new CSV beside an old .npy.
+  const auto pending = npy.empty() ? std::string() : npy + ".pending." + std::to_string(::getpid());
+  io::CsvTable table;
+  try {
+    table = scorer.score(o.method, o.data, o.out, [&](const io::CsvTable& t) {
+      if (!pending.empty()) io::write_npy(pending, t.column(o.method), io::NpyDtype::kFloat64);
+    });
+  } catch (...) {
+    if (!pending.empty()) std::remove(pending.c_str());
+    throw;
+  }
+  if (!pending.empty() && fs::exists(pending)) {
+    std::error_code ec;
+    fs::rename(pending, npy, ec);
+    if (ec) throw IoError(npy, "cannot move the .npy into place: " + ec.message());
+  } else if (!npy.empty()) {
+    io::write_npy(npy, table.column(o.method), io::NpyDtype::kFloat64);
+  }
   if (o.method == "loglik" || o.method == "bpd") {
     std::cout << experiment::score_summary(table) << "\n";
   } else {

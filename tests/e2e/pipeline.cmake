@@ -53,6 +53,10 @@ flowood_add_e2e_test(preempt_identical
 flowood_add_e2e_test(double_signal
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/double_signal.sh ${FLOWOOD} ${E2E_WORK}
   PASS_REGEX "double signal ok" TIMEOUT 600 LABELS faults)
+# A full disk while training and scoring: clear error, previous files intact (label faults).
+flowood_add_e2e_test(disk_full
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/disk_full.sh ${FLOWOOD} ${E2E_WORK}
+  PASS_REGEX "disk full ok" TIMEOUT 600 LABELS faults)
 # Two processes with torchrun-style variables (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT) train one run.
 flowood_add_e2e_test(ddp_two_processes
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/ddp_two_processes.sh ${FLOWOOD} ${E2E_WORK}

@@ -362,7 +362,8 @@ const ood::TypicalityReference& MethodScorer::typicality_reference() {
   return *reference_;
 }
 
-io::CsvTable MethodScorer::score(const std::string& method, const std::string& spec, const std::string& out_csv) {
+io::CsvTable MethodScorer::score(const std::string& method, const std::string& spec, const std::string& out_csv,
+                                 const std::function<void(const io::CsvTable&)>& before_write) {
   const auto& impl = method_of(method);
   auto meta = base_meta(method, spec);
   if (impl.describe) impl.describe(*this, spec, meta);
@@ -376,6 +377,7 @@ io::CsvTable MethodScorer::score(const std::string& method, const std::string& s
   auto table = impl.compute(*this, spec, base, meta);
   if (!out_csv.empty()) {
     fs::create_directories(fs::path(out_csv).parent_path());
+    if (before_write) before_write(table);
     io::write_score_csv(out_csv, table);
   }
   return table;

@@ -4,6 +4,7 @@
 /// ensemble members', compressed lengths, batch-norm-train-mode likelihoods, the typicality
 /// reference — and reuses score files whose metadata say they are current. The methods are one
 /// table keyed by name (scoring.cpp); a new method is a row there plus its ood::ScoreMethodInfo.
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -37,7 +38,10 @@ class MethodScorer {
   /// The score table of `method` on `spec` (ConfigError listing the methods for an unknown name).
   /// When `out_csv` is set the table is written there, or read back from it when the file is
   /// current (same metadata).
-  io::CsvTable score(const std::string& method, const std::string& spec, const std::string& out_csv = {});
+  /// `before_write`, when set, is called with a freshly computed table just before it is written to
+  /// `out_csv` (a companion file written first keeps a failed CSV write from leaving a mismatched pair).
+  io::CsvTable score(const std::string& method, const std::string& spec, const std::string& out_csv = {},
+                     const std::function<void(const io::CsvTable&)>& before_write = {});
 
   /// The typicality reference (entropy, threshold), computed once.
   const ood::TypicalityReference& typicality_reference();
