@@ -39,6 +39,7 @@ struct LatentsOptions {
 void run_latents(const LatentsOptions& o) {
   const std::string out = o.out.empty() ? o.run_dir + "/latents.png" : o.out;
   io::check_output_path(out, "--out");
+  if (!o.npy_dir.empty()) io::prepare_output_dir(o.npy_dir, "--npy");
   auto run = experiment::open_image_run(o.run_dir, o.device, "visualize-latents", yaml_codec());
   const auto device = run.device;
   auto& model = *run.model;
@@ -107,7 +108,6 @@ void run_latents(const LatentsOptions& o) {
   viz::write_grid_png(out, rows, labels, columns, grid);
   std::cout << out << "\n";
   if (!o.npy_dir.empty()) {
-    std::filesystem::create_directories(o.npy_dir);
     io::write_npy(o.npy_dir + "/x.npy", torch::cat(xs));
     io::write_npy(o.npy_dir + "/z.npy", torch::cat(zs));
     io::write_npy(o.npy_dir + "/z_mean.npy", torch::cat(means));

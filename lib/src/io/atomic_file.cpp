@@ -108,6 +108,15 @@ void check_output_path(const std::string& path, const std::string& what) {
     throw IoError(dir.string(), "directory for " + what + " " + path + " is not writable");
 }
 
+void prepare_output_dir(const std::string& dir, const std::string& what) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec)) throw IoError(dir, what + " names a file, not a directory");
+  fs::create_directories(dir, ec);
+  if (ec) throw IoError(dir, "cannot create the directory for " + what + ": " + ec.message());
+  if (::access(dir.c_str(), W_OK | X_OK) != 0) throw IoError(dir, "directory for " + what + " is not writable");
+}
+
 namespace {
 bool process_alive(long long pid) {
   if (pid == ::getpid()) return true;

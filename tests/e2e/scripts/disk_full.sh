@@ -29,4 +29,11 @@ cmp -s "$WORK/s.npy" "$WORK/old.npy" || fail "the .npy changed: the pair no long
 ls "$WORK" | grep -q 'pending\|\.tmp' && fail "a temporary file was left behind: $(ls "$WORK")"
 "$FLOWOOD" "${score[@]}" --seed 2 > /dev/null 2>&1 || fail "score after the disk was freed failed"
 cmp -s "$WORK/s.npy" "$WORK/old.npy" && fail "the .npy was not rewritten with the new scores"
+# An output directory that is a file is refused before any work (nothing written).
+touch "$WORK/a_file"
+rc=0
+"$FLOWOOD" visualize-latents "$WORK/run" --npy "$WORK/a_file" --out "$WORK/latents.png" > /dev/null 2> "$WORK/lat.txt" || rc=$?
+[ "$rc" -eq 1 ] || { cat "$WORK/lat.txt"; fail "visualize-latents --npy FILE: exit $rc, expected 1"; }
+grep -q "a_file: --npy names a file, not a directory" "$WORK/lat.txt" || fail "message: $(cat "$WORK/lat.txt")"
+[ ! -e "$WORK/latents.png" ] || fail "visualize-latents wrote its image before failing on --npy"
 echo "disk full ok"

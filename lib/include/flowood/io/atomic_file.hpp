@@ -30,6 +30,11 @@ std::vector<std::string> remove_stale_temporaries(const std::string& dir, double
 /// Reads the whole file into a string (binary). Throws IoError naming `path` when it cannot.
 std::string read_file(const std::string& path);
 
+/// Creates `dir` (and its parents) for outputs and checks it is a writable directory, before any
+/// work. Throws IoError(dir) naming `what` (a flag) when it is a file, cannot be created or is not
+/// writable.
+void prepare_output_dir(const std::string& dir, const std::string& what);
+
 /// Fails before any work when `path` cannot become a file: its directory must exist and be
 /// writable, and the path itself must not be a directory. `what` names the path's role in the
 /// message (e.g. "--out"). Throws IoError.
