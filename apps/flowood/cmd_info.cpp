@@ -2,6 +2,8 @@
 #include <iostream>
 #include <memory>
 
+#include <fmt/format.h>
+
 #include <torch/torch.h>
 
 #include "commands.hpp"
@@ -30,7 +32,14 @@ void run_info(const InfoOptions& o) {
   }
   torch::manual_seed(static_cast<uint64_t>(loaded.config.seed));
   const auto model = flows::make_flow(loaded.config.model);
-  std::cout << "experiment: " << loaded.config.name << "\n" << model->summary();
+  std::cout << "experiment: " << loaded.config.name << "\n";
+  if (const auto& e = loaded.config.embedding; e.extractor == "classifier")
+    std::cout << fmt::format("extractor: ResNet classifier (width {}, {} block{} per stage, {} features) trained on the "
+                             "labels of {} ({} epochs)\n",
+                             e.width, e.depth, e.depth == 1 ? "" : "s", 4 * e.width, loaded.config.data.train, e.epochs);
+  else if (!e.extractor.empty())
+    std::cout << "extractor: " << e.extractor << " (its output, flattened, is the flow's input)\n";
+  std::cout << model->summary();
   // To stderr: Linear layers (bottleneck st-nets, tabular and embedding flows) are ~35× slower.
   if (const auto blas = detect_blas(); blas.is_reference()) log().warn("{}", blas_warning(blas));
 }
