@@ -32,8 +32,10 @@ function(flowood_add_unit_tests area)
   if(FLOWOOD_PCH)
     target_precompile_headers(${target} REUSE_FROM flowood_lib)
   endif()
+  flowood_warnings(${target})
+  # Labels: unit, and unit-<area> (the asan preset runs the parser areas).
   gtest_discover_tests(${target}
-    PROPERTIES LABELS unit
+    PROPERTIES LABELS "unit;unit-${area}"
     DISCOVERY_TIMEOUT 120)
 endfunction()
 

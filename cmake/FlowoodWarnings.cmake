@@ -1,8 +1,13 @@
-# flowood_warnings(TARGET): the project's warning flags on TARGET's own sources, and -Werror when
-# FLOWOOD_WERROR is ON (off by default, so a newer compiler's new warning cannot break a user's build).
+# Warnings (and, with FLOWOOD_SANITIZE, AddressSanitizer + UndefinedBehaviorSanitizer) for
+# flowood's own targets only: no global flags.
 function(flowood_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra)
   if(FLOWOOD_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
+  endif()
+  if(FLOWOOD_SANITIZE)
+    target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer
+                                             -fno-sanitize-recover=undefined)
+    target_link_options(${target} PRIVATE -fsanitize=address,undefined)
   endif()
 endfunction()
