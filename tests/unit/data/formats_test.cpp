@@ -84,7 +84,7 @@ TEST(Tar, AHeaderClaimingHugeSizeIsATruncationNotAnAllocation) {
   TempDir dir("tar_huge");
   write_tar(dir.file("t.tar"), {member("big.bin", std::string(1000, 'b'))});
   std::string bytes = flowood::testing::read_text(dir.path() / "t.tar");
-  std::snprintf(&bytes[124], 12, "%011o", 077777777777u);
+  std::snprintf(&bytes[124], 12, "%011lo", 077777777777ul);
   std::memset(&bytes[148], ' ', 8);
   unsigned sum = 0;
   for (int i = 0; i < 512; ++i) sum += static_cast<unsigned char>(bytes[static_cast<std::size_t>(i)]);

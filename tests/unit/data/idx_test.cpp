@@ -85,7 +85,9 @@ void expect_ramp_images(const torch::Tensor& images, int64_t n) {
   const auto flat = images.contiguous();
   for (int64_t i = 0; i < n * 8; ++i) EXPECT_EQ(flat.data_ptr<std::uint8_t>()[i], expected[i]) << "byte " << i;
   // Row-major: image 1, row 1, col 2 is byte 8 + 4 + 2.
-  if (n > 1) EXPECT_EQ(images.index({1, 0, 1, 2}).item<int>(), expected[14]);
+  if (n > 1) {
+    EXPECT_EQ(images.index({1, 0, 1, 2}).item<int>(), expected[14]);
+  }
 }
 
 // Runs `fn`, expects a DataError whose message contains every string in `needles`.

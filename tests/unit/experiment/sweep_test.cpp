@@ -20,7 +20,7 @@ ConfigCodec stub_codec(std::vector<std::vector<std::string>>* reads) {
               if (o == "seed=3") throw ConfigError("seed", "three is refused");
             return c;
           },
-          [](const config::ExperimentConfig& c) { return "name: " + c.name + "\n"; }};
+          [](const config::ExperimentConfig& c) { return "name: " + c.name + "\n"; }, {}};
 }
 
 SweepGrid grid(const std::string& dir) {

@@ -50,13 +50,13 @@ TEST(CheckpointFaults, FullDiskKeepsThePreviousCheckpoint) {
   TempDir dir("ckpt_full");
   const auto path = dir.file("checkpoint.pt");
   auto small = small_model(4);
-  tr::save_checkpoint(path, *small, nullptr, {1, "name: a\n"});
+  tr::save_checkpoint(path, *small, nullptr, {1, "name: a\n", ""});
   const auto before = flowood::io::read_file(path);
   auto big = small_model(256);  // ~265 KB of parameters
   {
     FileSizeLimit limit(64 * 1024);
     try {
-      tr::save_checkpoint(path, *big, nullptr, {2, "name: a\n"});
+      tr::save_checkpoint(path, *big, nullptr, {2, "name: a\n", ""});
       FAIL() << "a checkpoint larger than the file-size limit was written";
     } catch (const flowood::IoError& e) {
       EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
@@ -72,7 +72,7 @@ TEST(CheckpointFaults, AnyFlippedByteIsRefused) {
   TempDir dir("ckpt_flip");
   const auto path = dir.file("checkpoint.pt");
   auto model = small_model(32);
-  tr::save_checkpoint(path, *model, nullptr, {7, "name: a\n"});
+  tr::save_checkpoint(path, *model, nullptr, {7, "name: a\n", ""});
   const auto good = flowood::io::read_file(path);
   std::mt19937 rng(3);
   int refused = 0;

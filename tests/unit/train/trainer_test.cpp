@@ -217,7 +217,7 @@ TEST(Checkpoint, RoundTripsModelAndRejectsMismatch) {
   auto m = fresh_model(c);
   TempDir dir("train");
   const auto path = (dir.path() / "c.pt").string();
-  tr::save_checkpoint(path, *m, nullptr, {7, "cfg"});
+  tr::save_checkpoint(path, *m, nullptr, {7, "cfg", ""});
   EXPECT_FALSE(fs::exists(path + ".tmp." + std::to_string(::getpid())));
   auto c2 = c;
   c2.seed = 99;
@@ -324,7 +324,7 @@ TEST(Trainer, ACheckpointHoldingNanDoesNotLoad) {
     model->parameters().front().view({-1})[0] = std::nan("");
   }
   const auto ckpt = (dir.path() / "checkpoint.pt").string();
-  tr::save_checkpoint(ckpt, *model, nullptr, {7, "test"});
+  tr::save_checkpoint(ckpt, *model, nullptr, {7, "test", ""});
   auto fresh = fresh_model(c);
   try {
     tr::load_checkpoint(ckpt, *fresh, nullptr, torch::kCPU);
