@@ -128,18 +128,33 @@ LoadedRun load_run(const std::string& dir, const torch::Device& device, const Co
   out.model = flows::make_flow(out.config.model);
   out.model->to(device);
   out.device = device;
-  const auto info = train::load_checkpoint(run.checkpoint(), *out.model, nullptr, device);
-  out.step = info.step;
   // The weights belong to the config stored inside the checkpoint; an edited config.yaml that
-  // changes what was trained must not score with them.
-  if (codec.parse && !info.config_text.empty()) {
-    const auto stored = codec.parse(info.config_text, run.checkpoint() + " (its stored config)");
+  // changes what was trained must not score with them, and the error should say which key changed
+  // (a model built from the edited config also fails the checkpoint's content digest: the config
+  // comparison is the more useful message, so it is made first when loading fails).
+  const auto check_config = [&](const std::string& config_text) {
+    if (!codec.parse || config_text.empty()) return;
+    const auto stored = codec.parse(config_text, run.checkpoint() + " (its stored config)");
     const auto changed = resume_conflicts(stored, out.config);
     if (!changed.empty())
       throw ConfigError("", fmt::format("{}: config.yaml differs from the config {} was trained with; changed: {}. "
                                         "Restore config.yaml (the trained config is stored in the checkpoint)",
                                         dir, run.checkpoint(), fmt::join(changed, ", ")));
+  };
+  train::CheckpointInfo info;
+  try {
+    info = train::load_checkpoint(run.checkpoint(), *out.model, nullptr, device);
+  } catch (const IoError&) {
+    std::string stored_text;
+    try {
+      stored_text = train::read_checkpoint_info(run.checkpoint()).config_text;
+    } catch (const Error&) {
+    }
+    check_config(stored_text);
+    throw;
   }
+  out.step = info.step;
+  check_config(info.config_text);
   out.model->eval();
   return out;
 }

@@ -57,7 +57,6 @@ std::vector<config::ConfigProblem> check_model(const config::ModelConfig& m) {
   const auto at_most = [&](const char* key, int64_t value, int64_t max) {
     if (value > max) p.push_back({key, fmt::format("must be <= {} (got {})", max, value)});
   };
-  at_most("model.num_scales", m.num_scales, 16);
   at_most("model.num_steps", m.num_steps, 512);
   at_most("model.num_blocks", m.num_blocks, 512);
   at_most("model.mid_channels", m.mid_channels, 16384);
@@ -68,10 +67,19 @@ std::vector<config::ConfigProblem> check_model(const config::ModelConfig& m) {
     // mlp): refuse what would not fit in memory long before LibTorch tries to allocate it.
     const double w = static_cast<double>(std::min<int64_t>(m.mid_channels, 16384));
     const double per_block = st_net_is_tabular(m.st_net) ? w * w : 18.0 * w * w;
-    double layers = 0, width_factor = 1;
-    if (m.flow == "realnvp") layers = 6.0 * std::min<int64_t>(m.num_scales, 16), width_factor = std::pow(4.0, std::min<int64_t>(m.num_scales, 16) - 1);
-    else if (m.flow == "glow") layers = static_cast<double>(std::min<int64_t>(m.num_steps, 512) * std::min<int64_t>(m.num_scales, 16));
-    else
+    double layers = 0, width_factor = 1;  // width_factor: mean of (width / mid_channels)² over the layers
+    if (m.flow == "realnvp" && m.num_scales <= 20) {
+      // realnvp doubles the st-network width at each squeeze: 6 couplings per scale, 4 at the last.
+      double weighted = 0;
+      for (int64_t s = 0; s < m.num_scales; ++s) {
+        const double couplings = s + 1 < m.num_scales ? 6 : 4;
+        layers += couplings;
+        weighted += couplings * std::pow(4.0, static_cast<double>(s));
+      }
+      width_factor = weighted / layers;
+    } else if (m.flow == "glow") {
+      layers = static_cast<double>(std::min<int64_t>(m.num_steps, 512) * std::min<int64_t>(m.num_scales, 20));
+    } else {
       for (const auto& entry : m.masks) {  // "MASK xK" counts K layers (cycle: 4 per repeat)
         const auto x = entry.rfind(" x");
         double k = 1;
@@ -81,6 +89,7 @@ std::vector<config::ConfigProblem> check_model(const config::ModelConfig& m) {
         }
         layers += std::min(k, 1024.0) * (entry.rfind("cycle", 0) == 0 ? 4 : 1);
       }
+    }
     const double estimate = layers * std::min<int64_t>(m.num_blocks, 512) * per_block * width_factor;
     if (estimate > 2e9)
       p.push_back({"model.mid_channels", fmt::format("with model.num_blocks {} this model would have about {:.2g} parameters "
