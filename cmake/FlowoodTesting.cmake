@@ -33,9 +33,8 @@ function(flowood_add_unit_tests area)
     target_precompile_headers(${target} REUSE_FROM flowood_lib)
   endif()
   flowood_warnings(${target})
-  # Labels: unit, and unit-<area> (the asan preset runs the parser areas).
   gtest_discover_tests(${target}
-    PROPERTIES LABELS "unit;unit-${area}"
+    PROPERTIES LABELS unit
     DISCOVERY_TIMEOUT 120)
 endfunction()
 
