@@ -61,9 +61,23 @@ bool is_decimal_integer(const std::string& s) {
   return true;
 }
 
+/// Well-formed UTF-8 (the writer would replace other bytes, so the stored config would differ).
+bool is_utf8(const std::string& s) {
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (size_t k = 1; k < n; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
+    i += n;
+  }
+  return true;
+}
+
 template <class T>
 T scalar_as(const YAML::Node& node) {
   if (!node.IsScalar()) throw YAML::BadConversion(node.Mark());
+  if (!is_utf8(node.Scalar())) throw YAML::BadConversion(node.Mark());
   if constexpr (std::is_same_v<T, int64_t>)
     if (!is_decimal_integer(node.Scalar())) throw YAML::BadConversion(node.Mark());
   return node.as<T>();
@@ -102,8 +116,7 @@ bool assign(const FieldPtr& ptr, const YAML::Node& node) {
             }
             *field = values;
           } else if constexpr (std::is_same_v<T, std::string>) {
-            if (!node.IsScalar()) throw YAML::BadConversion(node.Mark());
-            *field = node.Scalar();
+            *field = scalar_as<std::string>(node);
           } else {
             *field = scalar_as<T>(node);
           }

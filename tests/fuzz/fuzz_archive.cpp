@@ -34,8 +34,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
   }
   try {
-    (void)flowood::data::read_archive_members(path, [](const std::string&) { return true; });
-    (void)flowood::data::read_npz_features(path, "embeddings");
+    size_t total = 0;
+    for (const auto& m : flowood::data::read_archive_members(path, [](const std::string&) { return true; }))
+      total += m.bytes.size();
+    const auto f = flowood::data::read_npz_features(path, "embeddings");
+    fuzz_check(f.features.dim() == 2, "npz features are not [N, D]");
+    // Stored members hold at most the archive's bytes; deflated ones at most ~1032× that.
+    fuzz_check(total <= 1100 * size + 4096, "members larger than the archive could hold");
+    ++fuzz_accepted();
   } catch (const flowood::Error&) {
   }
   std::remove(path.c_str());

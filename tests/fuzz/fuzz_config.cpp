@@ -1,6 +1,7 @@
 // The YAML experiment reader (apps/flowood/config_yaml): any text is a config or a ConfigError.
 #include "config_yaml.hpp"
 #include "flowood/core/error.hpp"
+#include "flowood/experiment/run_dir.hpp"
 #include "fuzz_target.hpp"
 
 std::vector<std::string> fuzz_seeds() {
@@ -12,7 +13,11 @@ std::vector<std::string> fuzz_seeds() {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
-    (void)flowood::app::load_config_text(std::string(reinterpret_cast<const char*>(data), size), "fuzz.yaml");
+    const auto c = flowood::app::load_config_text(std::string(reinterpret_cast<const char*>(data), size), "fuzz.yaml").config;
+    // An accepted config writes out and reads back to itself.
+    const auto again = flowood::app::load_config_text(flowood::app::to_yaml(c), "written.yaml").config;
+    fuzz_check(flowood::experiment::flatten(again) == flowood::experiment::flatten(c), "config does not round-trip");
+    ++fuzz_accepted();
   } catch (const flowood::Error&) {
   }
   return 0;

@@ -3,6 +3,7 @@
 // written over header fields), reproducible from --seed. Exit 0 when every input was handled;
 // a crash, a sanitizer report or an exception other than flowood::Error ends it non-zero.
 //   fuzz_npy [--runs N] [--seed S] [--write-seeds DIR] [FILE...]
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +12,13 @@
 #include <sstream>
 
 #include "fuzz_target.hpp"
+
+void fuzz_check(bool ok, const char* what) {
+  if (!ok) {
+    std::cerr << "fuzz: invariant violated: " << what << "\n";
+    std::abort();
+  }
+}
 
 namespace {
 
@@ -91,7 +99,11 @@ int main(int argc, char** argv) {
   const auto run = [](const std::string& input) {
     LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(input.data()), input.size());
   };
-  for (const auto& c : corpus) run(c);
+  for (const auto& c : corpus) {
+    const auto before = fuzz_accepted();
+    run(c);
+    fuzz_check(fuzz_accepted() == before + 1, "a seed (a valid input) was rejected");
+  }
   std::mt19937_64 rng(seed);
   for (long long r = 0; r < runs; ++r) {
     auto input = corpus[static_cast<size_t>(rng() % corpus.size())];

@@ -21,7 +21,10 @@ std::vector<std::string> fuzz_seeds() {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   flowood::data::EncodedImage image{"fuzz", "fuzz.img", std::vector<std::uint8_t>(data, data + size)};
   try {
-    (void)flowood::data::decode_images({image}, flowood::data::ImageTransform{}, 1);
+    const auto t = flowood::data::decode_images({image}, flowood::data::ImageTransform{}, 1);
+    fuzz_check(t.dim() == 4 && t.size(0) == 1, "decoded batch is not [1, C, H, W]");
+    fuzz_check(static_cast<size_t>(t.numel()) <= 2048 * size + (size_t{64} << 20), "decoded more pixels than the file allows");
+    ++fuzz_accepted();
   } catch (const flowood::Error&) {
   }
   return 0;

@@ -14,7 +14,12 @@ std::vector<std::string> fuzz_seeds() {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     const auto array = flowood::io::parse_npy(std::string(reinterpret_cast<const char*>(data), size), "fuzz.npy");
-    (void)array.tensor.numel();
+    int64_t product = 1;
+    for (const auto d : array.shape) product *= d;
+    fuzz_check(array.tensor.numel() == product, "tensor size differs from the header's shape");
+    fuzz_check(static_cast<size_t>(array.tensor.numel()) * array.tensor.element_size() <= size,
+               "more bytes allocated than the input holds");
+    ++fuzz_accepted();
   } catch (const flowood::Error&) {
   }
   return 0;

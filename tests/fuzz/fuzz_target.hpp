@@ -13,3 +13,13 @@
 std::vector<std::string> fuzz_seeds();
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
+
+/// Inputs the target accepted (parsed without error) so far: the driver checks that every seed is
+/// accepted, so a target that rejects everything cannot pass.
+inline long long& fuzz_accepted() {
+  static long long n = 0;
+  return n;
+}
+
+/// An invariant of an accepted input; a violation aborts (the fuzzer's notion of a failure).
+void fuzz_check(bool ok, const char* what);
