@@ -27,7 +27,8 @@ function(flowood_config_error_test name)
   flowood_add_e2e_test(config_error.${name}
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/config_expect_error.sh 1 ${FLOWOOD} ${C_ARGS}
     PASS_REGEX "${re}"
-    FAIL_REGEX "config_expect_error: FAILED")
+    FAIL_REGEX "config_expect_error: FAILED"
+    LABELS badinput)
 endfunction()
 
 set(CFG tests/data/configs)

@@ -66,7 +66,12 @@ flowood_add_e2e_test(ddp_two_processes
 # score refuses --out and --npy on one path and an empty dataset.
 flowood_add_e2e_test(run_integrity
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/run_integrity.sh ${FLOWOOD} ${E2E_WORK}
-  PASS_REGEX "run integrity ok" TIMEOUT 300)
+  PASS_REGEX "run integrity ok" TIMEOUT 300 LABELS badinput)
+# The bad-input suite: hostile files (headers claiming gigabytes), impossible or misleading configs, a
+# diverged run, a flipped checkpoint byte, read-only and clashing outputs, stale temporary files.
+flowood_add_e2e_test(bad_input
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/bad_input.sh ${FLOWOOD} $<TARGET_FILE:make_hostile_inputs> ${E2E_WORK}
+  PASS_REGEX "bad input ok" TIMEOUT 600 LABELS badinput)
 # Flows on embeddings (classifier and TorchScript extractors), classifier baselines, negative training.
 flowood_add_e2e_test(embedding_run
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/embedding_run.sh ${FLOWOOD} $<TARGET_FILE:make_torchscript_module> ${E2E_WORK}

@@ -2,7 +2,9 @@
 // them (bit flips, interesting bytes, insertions, deletions, truncations, splices, large integers
 // written over header fields), reproducible from --seed. Exit 0 when every input was handled;
 // a crash, a sanitizer report or an exception other than flowood::Error ends it non-zero.
-//   fuzz_npy [--runs N] [--seed S] [--write-seeds DIR] [FILE...]
+// --seconds T runs mutations for T seconds instead (CI's bounded-time runs under the sanitizers).
+//   fuzz_npy [--runs N | --seconds T] [--seed S] [--write-seeds DIR] [FILE...]
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -12,13 +14,6 @@
 #include <sstream>
 
 #include "fuzz_target.hpp"
-
-void fuzz_check(bool ok, const char* what) {
-  if (!ok) {
-    std::cerr << "fuzz: invariant violated: " << what << "\n";
-    std::abort();
-  }
-}
 
 namespace {
 
@@ -80,12 +75,14 @@ std::string read_all(const std::string& path) {
 
 int main(int argc, char** argv) {
   long long runs = 1000;
+  double seconds = 0;
   unsigned long long seed = 0;
   std::string write_dir;
   std::vector<std::string> corpus = fuzz_seeds();
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--runs" && i + 1 < argc) runs = std::stoll(argv[++i]);
+    else if (a == "--seconds" && i + 1 < argc) seconds = std::stod(argv[++i]);
     else if (a == "--seed" && i + 1 < argc) seed = std::stoull(argv[++i]);
     else if (a == "--write-seeds" && i + 1 < argc) write_dir = argv[++i];
     else corpus.push_back(read_all(a));
@@ -99,18 +96,23 @@ int main(int argc, char** argv) {
   const auto run = [](const std::string& input) {
     LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(input.data()), input.size());
   };
-  for (const auto& c : corpus) {
+  for (size_t k = 0; k < corpus.size(); ++k) {
     const auto before = fuzz_accepted();
-    run(c);
+    run(corpus[k]);
+    if (fuzz_accepted() != before + 1) std::cerr << "fuzz: seed " << k << " was rejected\n";
     fuzz_check(fuzz_accepted() == before + 1, "a seed (a valid input) was rejected");
   }
   std::mt19937_64 rng(seed);
-  for (long long r = 0; r < runs; ++r) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+  long long r = 0;
+  for (; seconds > 0 ? elapsed() < seconds : r < runs; ++r) {
     auto input = corpus[static_cast<size_t>(rng() % corpus.size())];
     input = mutate(std::move(input), rng);
     if (rng() % 8 == 0) corpus.push_back(input);  // mutations of mutations, too
     run(input);
   }
-  std::cout << "fuzz: " << corpus.size() << " corpus inputs, " << runs << " mutations (seed " << seed << "): all handled\n";
+  std::cout << "fuzz: " << corpus.size() << " corpus inputs, " << r << " mutations in " << static_cast<int>(elapsed())
+            << " s (seed " << seed << "): all handled\n";
   return 0;
 }

@@ -33,9 +33,14 @@ const char* format_words(ArchiveFormat f) {
   return "?";
 }
 
+/// libarchive's message, without the line breaks some of its messages end in.
 std::string message_of(archive* a) {
   const char* m = archive_error_string(a);
-  return m ? m : "unknown libarchive error";
+  std::string text = m ? m : "unknown libarchive error";
+  for (auto& c : text)
+    if (c == '\n' || c == '\r') c = ' ';
+  while (!text.empty() && text.back() == ' ') text.pop_back();
+  return text;
 }
 
 /// The container format libarchive settled on, for messages.

@@ -1,9 +1,10 @@
 #include "flowood/experiment/scoring.hpp"
 
-#include <cmath>
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <functional>
+#include <limits>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -20,6 +21,29 @@ namespace fs = std::filesystem;
 
 namespace flowood::experiment {
 namespace {
+
+/// NaN or +inf log-likelihoods come from a numerically broken model (diverged training, an
+/// overflow), never from the data: refuse them rather than write scores no one should rank. −inf
+/// (an example the model gives zero density in float32) is a legitimate, extreme score: warned.
+void check_finite_loglik(const std::vector<double>& loglik, const std::string& spec, const std::string& model_dir,
+                         int64_t step) {
+  int64_t broken = 0, minus_inf = 0, first = -1;
+  for (size_t i = 0; i < loglik.size(); ++i) {
+    if (std::isnan(loglik[i]) || loglik[i] == std::numeric_limits<double>::infinity()) {
+      if (broken++ == 0) first = static_cast<int64_t>(i);
+    } else if (std::isinf(loglik[i])) {
+      ++minus_inf;
+    }
+  }
+  if (broken > 0)
+    throw DataError(model_dir, fmt::format("the model (checkpoint step {}) gives {} of {} examples of {} a NaN or +inf "
+                                           "log-likelihood (first: example {}); it is numerically broken (diverged "
+                                           "training?), so no scores were written",
+                                           step, broken, loglik.size(), spec, first));
+  if (minus_inf > 0)
+    log().warn("{} of {} examples of {} have log-likelihood -inf under {} (zero density in float32)", minus_inf,
+               loglik.size(), spec, model_dir);
+}
 
 std::vector<double> labels_of(const data::ImageDataset& d) {
   if (!d.has_labels()) return {};
@@ -310,6 +334,7 @@ io::CsvTable MethodScorer::loglik_of(const LoadedRun& model, const std::string& 
   log().info("scoring {} under {} ({} examples, {} sample{} each{})", dataset.spec, model_dir, dataset.size(),
              options.samples, options.samples == 1 ? "" : "s", bn_train ? ", batch norm in train mode" : "");
   const auto scores = ood::score_loglik(*model.model.ptr(), dataset, options);
+  check_finite_loglik(scores.loglik, dataset.spec, model_dir, model.step);
   meta["dataset"] = dataset.spec;
   auto table = io::make_loglik_score_table(scores.loglik, scores.bpd, labels_of(dataset), meta);
   if (!cache_csv.empty()) {

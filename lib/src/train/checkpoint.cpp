@@ -39,6 +39,51 @@ std::string content_digest(const torch::nn::Module& model, const CheckpointInfo&
   feed_text(info.meta);
   return h.hex_digest();
 }
+
+// The file seal: a SHA-256 of the whole serialised archive, stored as the zip archive's comment
+// (the last field of the end-of-central-directory record, which zip readers, LibTorch's included,
+// skip). Every byte of the file is covered: the content digest above only covers what LibTorch
+// reads back, not, say, the debug records of the TorchScript code it also stores.
+constexpr std::size_t kEndRecord = 22;  // end-of-central-directory record without its comment
+const std::string kSealPrefix = "flowood-sha256:";
+constexpr std::size_t kSealSize = 15 + 64;  // prefix + hex digest
+
+bool is_end_record(const std::string& bytes, std::size_t at, std::size_t comment_size) {
+  if (at + kEndRecord > bytes.size()) return false;
+  const auto u8 = [&](std::size_t i) { return static_cast<unsigned>(static_cast<unsigned char>(bytes[at + i])); };
+  return u8(0) == 0x50 && u8(1) == 0x4b && u8(2) == 0x05 && u8(3) == 0x06 &&
+         (u8(20) | (u8(21) << 8)) == comment_size;
+}
+
+std::string seal(std::string bytes) {
+  const std::size_t end = bytes.size() - kEndRecord;
+  if (bytes.size() < kEndRecord || !is_end_record(bytes, end, 0)) return bytes;  // not LibTorch's layout: unsealed
+  io::Sha256 h;
+  h.update(bytes.data(), bytes.size());
+  bytes[end + 20] = static_cast<char>(kSealSize & 0xFF);
+  bytes[end + 21] = static_cast<char>(kSealSize >> 8);
+  return bytes + kSealPrefix + h.hex_digest();
+}
+
+/// The archive without its seal, after checking it. A file without a seal (written before seals
+/// existed) is returned as it is; one whose seal is damaged or disagrees is refused.
+std::string unseal(std::string bytes, const std::string& path) {
+  if (bytes.size() >= kEndRecord && is_end_record(bytes, bytes.size() - kEndRecord, 0)) return bytes;
+  const std::size_t end = bytes.size() >= kEndRecord + kSealSize ? bytes.size() - kEndRecord - kSealSize : 0;
+  if (bytes.size() < kEndRecord + kSealSize || !is_end_record(bytes, end, kSealSize) ||
+      bytes.compare(end + kEndRecord, kSealPrefix.size(), kSealPrefix) != 0)
+    throw IoError(path, "checkpoint is damaged or truncated: it does not end in a zip end record with flowood's seal");
+  const std::string recorded = bytes.substr(end + kEndRecord + kSealPrefix.size());
+  bytes.resize(end + kEndRecord);
+  bytes[end + 20] = 0;
+  bytes[end + 21] = 0;
+  io::Sha256 h;
+  h.update(bytes.data(), bytes.size());
+  if (h.hex_digest() != recorded)
+    throw IoError(path, "checkpoint is damaged: its bytes do not match the SHA-256 sealed in it when it was written "
+                        "(a changed byte); use an earlier checkpoint or retrain");
+  return bytes;
+}
 }  // namespace
 
 void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer,
@@ -66,15 +111,17 @@ void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::o
   } catch (const c10::Error& e) {
     throw IoError(path, std::string("cannot serialise the checkpoint: ") + e.what_without_backtrace());
   }
-  io::write_file_atomic(path, bytes.str());
+  io::write_file_atomic(path, seal(bytes.str()));
 }
 
 namespace {
 torch::serialize::InputArchive open_archive(const std::string& path, const torch::Device& device) {
   if (!std::filesystem::is_regular_file(path)) throw IoError(path, "no checkpoint here");
+  // Read whole (memory follows the file's real size), checked against its seal, then parsed.
+  const std::string bytes = unseal(io::read_file(path), path);
   torch::serialize::InputArchive archive;
   try {
-    archive.load_from(path, device);
+    archive.load_from(bytes.data(), bytes.size(), device);
   } catch (const c10::Error& e) {
     throw IoError(path, std::string("not a readable flowood checkpoint: ") + e.what_without_backtrace());
   } catch (const std::exception& e) {  // TorchScript's parser reports a damaged record with its own types
