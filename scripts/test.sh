@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The README's test command: install dependencies, configure, build, run every test.
+# The README's test command: install dependencies, configure, build, run every test. It shares the
+# `ci` build tree with scripts/quickstart.sh: whichever runs second compiles only what is left.
 # Usage: scripts/test.sh [extra ctest args], e.g. scripts/test.sh -L unit
 set -euo pipefail
 cd "$(dirname "$0")/.."

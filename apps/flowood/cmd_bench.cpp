@@ -62,17 +62,19 @@ void run_bench(const BenchOptions& o) {
   if (!o.probe_only) ex::check_precision(s.precision);
   if (!o.json_path.empty()) io::check_output_path(o.json_path, "--json");
   const auto configs = configs_of(o);
-  ex::apply_threads(configs.front().first);
   const double load_before = ex::load_average();
+  const ex::BusyCompetitors competitors(s.contend);  // started first: the thread choice sees them
+  ex::apply_threads(configs.front().first);
   ex::warn_if_busy(load_before);
   const auto blas = detect_blas();  // apply_threads warned if it is the reference BLAS
   if (o.plain) flows::set_inference_folding(false);
   const int threads = torch::get_num_threads();
   std::cout << fmt::format("flowood bench: libtorch {}, {} thread{}, BLAS {}{}, allocator {}, inference folding {}, "
-                           "precision {}, load average {:.2f}\n",
+                           "precision {}, load average {:.2f}{}\n",
                            ex::libtorch_version(), threads, threads == 1 ? "" : "s", blas.name,
                            blas.path.empty() ? "" : " (" + blas.path + ")", ex::allocator_name(),
-                           flows::inference_folding() ? "on" : "off", s.precision, load_before);
+                           flows::inference_folding() ? "on" : "off", s.precision, load_before,
+                           s.contend > 0 ? fmt::format(", {} busy-looping competitor(s)", s.contend) : "");
 
   std::optional<ex::MachineLimits> limits;
   if (o.probe_only || (!o.no_probe && !s.count_only)) {
@@ -107,15 +109,11 @@ void run_bench(const BenchOptions& o) {
   if (!s.count_only)
     std::cout << "\n" << ex::speed_table(results, limits ? &*limits : nullptr) << "\n" << ex::speed_footnote(results);
   if (o.json_path.empty()) return;
-  if (results.size() == 1) {
-    auto one = ex::to_json(results.front(), limits ? &*limits : nullptr);
-    one.update(json);  // the run's environment after the model's fields
-    return io::write_json_file(o.json_path, one);
-  }
   auto models = io::Json::array();
   for (const auto& b : results) models.push_back(ex::to_json(b, limits ? &*limits : nullptr));
-  json["models"] = models;
-  io::write_json_file(o.json_path, json);
+  if (results.size() == 1) models.front().update(json);  // one model: its fields, then the run's environment
+  else json["models"] = models;
+  io::write_json_file(o.json_path, results.size() == 1 ? models.front() : json);
 }
 }  // namespace
 
@@ -138,6 +136,7 @@ void register_bench(CLI::App& app) {
   cmd->add_option("--score-warmup", o->settings.score_warmup, "Scoring batches before timing (default 1)");
   cmd->add_option("--json", o->json_path, "Also write the results as JSON to FILE (atomically)")->type_name("FILE");
   cmd->add_flag("--count-only", o->settings.count_only, "Build the models and count FLOPs; time nothing");
+  cmd->add_option("--contend", o->settings.contend, "N busy-looping processes compete for the CPUs meanwhile (default 0)");
   cmd->add_flag("--no-probe", o->no_probe, "Skip the machine probes (no efficiencies)");
   cmd->add_flag("--plain", o->plain,
                 "Score without inference folding (weight norm recomputed, batch norm not folded) to compare");

@@ -4,10 +4,16 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <cctype>
+#include <chrono>
 #include <climits>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <torch/cuda.h>
 
@@ -30,6 +36,61 @@ int default_threads() {
     if (end != env && *end == '\0' && v > 1 && v < 100000) local = static_cast<int>(v);
   }
   return std::max(1, cpus / local);
+}
+
+namespace {
+struct CpuTimes {
+  unsigned long long busy = 0, total = 0;
+};
+
+/// Busy and total jiffies of each CPU in this process's affinity mask.
+std::vector<CpuTimes> affinity_cpu_times() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  const bool have_mask = sched_getaffinity(0, sizeof(set), &set) == 0;
+  std::vector<CpuTimes> out;
+  std::ifstream in("/proc/stat");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.compare(0, 3, "cpu") != 0 || line.size() < 4 || !std::isdigit(static_cast<unsigned char>(line[3]))) continue;
+    std::istringstream fields(line.substr(3));
+    int cpu = -1;
+    fields >> cpu;
+    if (cpu < 0 || (have_mask && (cpu >= CPU_SETSIZE || !CPU_ISSET(cpu, &set)))) continue;
+    unsigned long long v[8] = {};
+    for (auto& x : v) fields >> x;
+    CpuTimes t;
+    for (const auto x : v) t.total += x;
+    t.busy = t.total - v[3] - v[4];  // less idle and iowait
+    out.push_back(t);
+  }
+  return out;
+}
+}  // namespace
+
+int busy_cpus(double seconds) {
+  const auto before = affinity_cpu_times();
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  const auto after = affinity_cpu_times();
+  if (before.size() != after.size()) return 0;
+  int busy = 0;
+  for (size_t i = 0; i < before.size(); ++i) {
+    const auto total = after[i].total - before[i].total;
+    if (total > 0 && 2 * (after[i].busy - before[i].busy) > total) ++busy;
+  }
+  return busy;
+}
+
+int auto_threads(int* busy_out) {
+  static const std::pair<int, int> chosen = [] {
+    const int threads = default_threads();
+    const char* env = std::getenv("LOCAL_WORLD_SIZE");
+    if (env && std::string(env) != "1" && std::string(env) != "0") return std::make_pair(threads, 0);
+    const int busy = busy_cpus(0.1);
+    return std::make_pair(std::max(1, threads - busy), busy);
+  }();
+  if (busy_out) *busy_out = chosen.second;
+  return chosen.first;
 }
 
 bool keep_freed_memory() {

@@ -88,8 +88,8 @@ std::vector<ManifestEntry> read_manifest(const std::string& path) {
     e.url = f[6] == "-" ? std::string() : f[6];
     e.line = number;
     if (f[3] != "-") {
-      if (f[3].empty() || f[3].find_first_not_of("0123456789") != std::string::npos) {
-        throw DataError(path, fmt::format("line {}: idx_bytes \"{}\" is not a number", number, f[3]));
+      if (f[3].empty() || f[3].size() > 18 || f[3].find_first_not_of("0123456789") != std::string::npos) {
+        throw DataError(path, fmt::format("line {}: idx_bytes \"{}\" is not a number of bytes", number, f[3]));
       }
       e.idx_bytes = std::stoll(f[3]);
     }

@@ -1,6 +1,10 @@
 #include "flowood/experiment/bench.hpp"
 
 #include <malloc.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -130,6 +134,24 @@ std::pair<double, int64_t> probe_matmul(torch::ScalarType dtype) {
   return {rate(n, 1, 2) / 1e9, n};
 }
 }  // namespace
+
+BusyCompetitors::BusyCompetitors(int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const pid_t pid = ::fork();
+    if (pid < 0) throw Error(fmt::format("--contend: cannot start competitor process {}", i + 1));
+    if (pid == 0) {  // the child: only async-signal-safe calls and a loop
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      volatile unsigned long long spin = 0;
+      for (;;) spin = spin + 1;
+    }
+    pids_.push_back(pid);
+  }
+}
+
+BusyCompetitors::~BusyCompetitors() {
+  for (const auto pid : pids_) ::kill(pid, SIGKILL);
+  for (const auto pid : pids_) ::waitpid(pid, nullptr, 0);
+}
 
 const std::vector<BenchBuiltin>& bench_builtins() {
   // The defaults are the authors' FashionMNIST RealNVP trained as the reference does (Adam,

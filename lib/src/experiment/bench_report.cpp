@@ -110,6 +110,7 @@ io::Json environment_json(const BenchSettings& s, const BlasInfo& blas, double l
              {"threads", static_cast<int64_t>(torch::get_num_threads())},
              {"cores", static_cast<int64_t>(std::thread::hardware_concurrency())},
              {"load_average_before", load_before},
+             {"competitors", s.contend},
              {"omp_wait_policy", wait_policy.empty() ? io::Json() : io::Json(wait_policy)},
              {"precision", s.precision},
              {"blas", blas.name},
@@ -158,6 +159,7 @@ void check_bench_settings(const BenchSettings& s) {
   if (s.batch_size < 0) throw ConfigError("--batch-size", fmt::format("must be >= 1 (got {})", s.batch_size));
   if (s.score_batch_size < 0)
     throw ConfigError("--score-batch-size", fmt::format("must be >= 1 (got {})", s.score_batch_size));
+  if (s.contend < 0 || s.contend > 256) throw ConfigError("--contend", fmt::format("must be in 0..256 (got {})", s.contend));
 }
 
 std::string speed_footnote(const std::vector<ModelBench>& results) {

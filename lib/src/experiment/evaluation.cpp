@@ -1,6 +1,7 @@
 #include "flowood/experiment/evaluation.hpp"
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 
@@ -32,7 +33,11 @@ std::vector<double> oriented(const std::vector<double>& scores, bool higher_is_i
 
 GroupDecisions decide(const io::CsvTable& in, const io::CsvTable& out) {
   GroupDecisions g;
-  g.threshold = std::stod(in.meta_at("threshold"));
+  const auto& threshold = in.meta_at("threshold");
+  char* end = nullptr;
+  g.threshold = std::strtod(threshold.c_str(), &end);
+  if (threshold.empty() || *end != '\0' || !std::isfinite(g.threshold))
+    throw IoError(in.source, "typicality threshold \"" + threshold + "\" is not a finite number");
   const auto& ein = in.column("typicality");
   const auto& eout = out.column("typicality");
   double accepted = 0, rejected = 0;

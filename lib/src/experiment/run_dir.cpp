@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <utility>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -176,11 +177,21 @@ LoadedRun open_image_run(const std::string& dir, const std::string& device_flag,
   return run;
 }
 
+namespace {
+bool warned_busy = false;
+}  // namespace
+
 void apply_threads(const config::ExperimentConfig& config) {
   // Debian's LibTorch starts with one intra-op thread whatever the machine; 0 means the CPUs this
   // process may use (affinity), shared among torchrun's local processes.
-  torch::set_num_threads(config.threads > 0 ? static_cast<int>(config.threads) : default_threads());
+  // Other processes busy on our CPUs at start get theirs: spare threads would only wait for them.
+  int busy = 0;
+  const int threads = config.threads > 0 ? static_cast<int>(config.threads) : auto_threads(&busy);
+  torch::set_num_threads(threads);
   static bool warned = false;
+  if (busy > 0 && !std::exchange(warned_busy, true))
+    log().info("threads: {} ({} of the CPUs this process may use were busy with other work at start; threads: N "
+               "overrides)", threads, busy);
   if (const auto blas = detect_blas(); blas.is_reference() && !warned) {
     log().warn("{}", blas_warning(blas));
     warned = true;

@@ -1,5 +1,6 @@
 #include "flowood/io/npy.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -91,9 +92,13 @@ std::vector<std::int64_t> parse_shape(const std::string& tuple, const std::strin
     if (b != std::string::npos) {
       item = item.substr(b, item.find_last_not_of(' ') - b + 1);
       if (!item.empty() && item.back() == 'L') item.pop_back();  // Python 2 longs
-      if (item.empty() || item.find_first_not_of("0123456789") != std::string::npos)
-        throw IoError(path, "bad dimension '" + item + "' in npy shape " + tuple);
-      shape.push_back(std::stoll(item));
+      std::int64_t dim = 0;
+      const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), dim);
+      if (item.empty() || item.find_first_not_of("0123456789") != std::string::npos || ec != std::errc{} ||
+          end != item.data() + item.size())
+        throw IoError(path, "bad dimension '" + item + "' in npy shape " + tuple +
+                                (ec == std::errc::result_out_of_range ? " (too large)" : ""));
+      shape.push_back(dim);
     }
     if (comma == std::string::npos) break;
     start = comma + 1;

@@ -122,6 +122,18 @@ TEST_F(NpyTest, BadInputsThrow) {
   } catch (const flowood::IoError& e) {
     EXPECT_NE(std::string(e.what()).find("data is 24 bytes"), std::string::npos) << e.what();
   }
+  // A dimension beyond int64 (found by libFuzzer: it escaped as std::out_of_range).
+  std::string beyond = bytes;
+  const std::string long_shape = "(4, 2, 22222222222222222222222222222222222)";
+  beyond.replace(beyond.find("(3,)"), 4, long_shape);
+  beyond.erase(beyond.find("}") + 1, long_shape.size() - 4);
+  flowood::io::write_file_atomic(file("beyond.npy"), beyond);
+  try {
+    flowood::io::read_npy(file("beyond.npy"));
+    FAIL();
+  } catch (const flowood::IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("too large"), std::string::npos) << e.what();
+  }
   std::string big_endian = bytes;
   big_endian.replace(big_endian.find("<f8"), 3, ">f8");
   flowood::io::write_file_atomic(file("be.npy"), big_endian);

@@ -17,6 +17,17 @@ bool cuda_available();
 /// torchrun started on this node (LOCAL_WORLD_SIZE), at least 1.
 int default_threads();
 
+/// How many of the CPUs this process may run on were busy with other work over the last
+/// `seconds` (more than half their time not idle, from /proc/stat); 0 where /proc/stat is
+/// unreadable. The caller sleeps meanwhile, so its own threads do not count.
+int busy_cpus(double seconds);
+
+/// Intra-op threads for `threads: 0` on a machine others share: default_threads() less the CPUs
+/// busy with other work when this is first called (sampled for 0.1 s, at least 1 thread left);
+/// under torchrun (LOCAL_WORLD_SIZE > 1) default_threads() as it is. Computed once per process;
+/// `busy` receives the busy CPUs seen.
+int auto_threads(int* busy = nullptr);
+
 /// When the environment sets FLOWOOD_ALLOCATOR=keep-freed, makes glibc keep freed memory for
 /// reuse instead of returning large blocks to the kernel (no mmap for big allocations, no heap
 /// trimming), so a layer's output is not page-faulted in afresh. Measured (docs/performance.md):

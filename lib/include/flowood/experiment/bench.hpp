@@ -36,6 +36,21 @@ struct BenchSettings {
   int64_t score_warmup = 1;      ///< scoring batches run before timing
   int64_t score_steps = 5;       ///< timed scoring batches
   bool count_only = false;       ///< build and count FLOPs; time nothing
+  int64_t contend = 0;           ///< busy-looping competitor processes running meanwhile (BusyCompetitors)
+};
+
+/// `n` child processes that spin on the CPU until this object is destroyed (then killed and
+/// reaped; they also die with the parent): the "another CPU-bound job on the machine" of
+/// `bench --contend N`. Each busy-loops in the child without touching LibTorch. n = 0: none.
+class BusyCompetitors {
+ public:
+  explicit BusyCompetitors(int64_t n);
+  ~BusyCompetitors();
+  BusyCompetitors(const BusyCompetitors&) = delete;
+  BusyCompetitors& operator=(const BusyCompetitors&) = delete;
+
+ private:
+  std::vector<int> pids_;
 };
 
 /// Median, min and max of timed iterations, in seconds.
