@@ -46,7 +46,7 @@ struct ScoreOptions {
 
 void run_score(const ScoreOptions& o) {
   const auto& info = ood::score_method(o.method, "--method");
-  flows::set_st_precision(flows::parse_precision(o.precision));
+  const auto precision = flows::parse_precision(o.precision);
   io::check_output_path(o.out, "--out");
   std::string npy = o.no_npy ? std::string() : o.npy.empty() ? fs::path(o.out).replace_extension(".npy").string() : o.npy;
   if (!npy.empty() && fs::path(npy).lexically_normal() == fs::path(o.out).lexically_normal())
@@ -54,6 +54,8 @@ void run_score(const ScoreOptions& o) {
                       fmt::format("the CSV and the .npy would both be {}: give --npy another path, or --no-npy", o.out));
   if (!npy.empty()) io::check_output_path(npy, "--npy");
   const auto run = experiment::open_run(o.run_dir, o.device, yaml_codec());
+  flows::check_bf16_supported(precision, run.device.is_cuda());
+  flows::set_st_precision(precision);
   const auto& cfg = run.config;
   ood::LoglikOptions options;
   options.batch_size = o.batch_size > 0 ? o.batch_size : cfg.score.batch_size;

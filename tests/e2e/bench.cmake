@@ -44,11 +44,28 @@ flowood_add_e2e_test(bench.probe_only
   FAIL_REGEX "${BENCH_NO_ERROR}"
   TIMEOUT 300)
 
-# bf16 st-networks: the tiny model runs and the JSON says so (slow on CPUs without AVX-512, but tiny).
-flowood_add_e2e_test(bench.tiny_bf16
-  COMMAND ${BENCH_WITH_JSON} ${BENCH_DIR}/tiny_bf16.json ${FLOWOOD} bench ${BENCH_TINY} --precision bf16
-          --steps 1 --warmup 1 --score-steps 1 --score-warmup 0 --no-probe
-  PASS_REGEX "\n  \"train_images_per_s\": ([1-9]|0\\.[0-9]*[1-9]).*\n  \"score_images_per_s\": ([1-9]|0\\.[0-9]*[1-9]).*\n  \"precision\": \"bf16\",\n"
+# bf16 st-networks: on a CPU with AVX-512 the tiny model runs and the JSON says so; without it,
+# bf16 is refused before any work (it would be tens of times slower than fp32). This machine's
+# flags decide which test exists.
+file(STRINGS /proc/cpuinfo FLOWOOD_CPU_FLAGS REGEX "^flags" LIMIT_COUNT 1)
+if(FLOWOOD_CPU_FLAGS MATCHES " avx512bw" AND FLOWOOD_CPU_FLAGS MATCHES " avx512vl" AND FLOWOOD_CPU_FLAGS MATCHES " avx512dq")
+  flowood_add_e2e_test(bench.tiny_bf16
+    COMMAND ${BENCH_WITH_JSON} ${BENCH_DIR}/tiny_bf16.json ${FLOWOOD} bench ${BENCH_TINY} --precision bf16
+            --steps 1 --warmup 1 --score-steps 1 --score-warmup 0 --no-probe
+    PASS_REGEX "\n  \"train_images_per_s\": ([1-9]|0\\.[0-9]*[1-9]).*\n  \"score_images_per_s\": ([1-9]|0\\.[0-9]*[1-9]).*\n  \"precision\": \"bf16\",\n"
+    FAIL_REGEX "${BENCH_NO_ERROR}"
+    TIMEOUT 300)
+else()
+  flowood_add_e2e_test(bench.bf16_refused_without_avx512
+    COMMAND ${BENCH_FAIL} --absent ${BENCH_DIR}/refused.json "--precision" "bf16 needs a CPU with AVX-512" --
+            ${FLOWOOD} bench ${BENCH_TINY} --precision bf16 --no-probe --json ${BENCH_DIR}/refused.json)
+endif()
+
+# --contend 1: one busy-looping competitor during the timings; the JSON records it.
+flowood_add_e2e_test(bench.tiny_contend
+  COMMAND ${BENCH_WITH_JSON} ${BENCH_DIR}/tiny_contend.json ${FLOWOOD} bench ${BENCH_TINY} --contend 1
+          --steps 1 --warmup 0 --score-steps 1 --score-warmup 0 --no-probe
+  PASS_REGEX "1 busy-looping competitor.*\n  \"score_images_per_s\": ([1-9]|0\\.[0-9]*[1-9]).*\n  \"competitors\": 1,\n"
   FAIL_REGEX "${BENCH_NO_ERROR}"
   TIMEOUT 300)
 

@@ -87,10 +87,19 @@ std::vector<int64_t> parse_dims(const std::string& text) {
 
 std::string DatasetSpec::to_string() const {
   std::string out = !path.empty() ? name + ":" + path : (split.empty() ? name : name + ":" + split);
-  for (std::size_t i = 0; i < options.size(); ++i) {
+  auto rest = options;
+  // npz's array as #NAME (which parses back whatever '#' the path holds), unless NAME has a '/'.
+  const auto array = std::find_if(rest.begin(), rest.end(), [](const auto& o) { return o.first == "array"; });
+  if (name == "npz" && array != rest.end() && array->second.find('/') == std::string::npos) {
+    out += "#" + array->second;
+    rest.erase(array);
+  }
+  // Options start at the last '?': a path holding one needs a '?' after it even without options.
+  if (rest.empty() && !path.empty() && out.find('?', name.size()) != std::string::npos) out += '?';
+  for (std::size_t i = 0; i < rest.size(); ++i) {
     out += i == 0 ? '?' : '&';
-    out += options[i].first;
-    if (!options[i].second.empty()) out += "=" + options[i].second;
+    out += rest[i].first;
+    if (!rest[i].second.empty()) out += "=" + rest[i].second;
   }
   return out;
 }
@@ -143,6 +152,8 @@ DatasetSpec parse_dataset_spec(const std::string& text) {
         rest.erase(hash);
         if (out.has_option("array")) throw DataError(spec, "array given twice (#NAME and ?array=NAME)");
         if (array.empty()) throw DataError(spec, "empty array name after '#'; write npz:PATH#NAME");
+        if (array.find_first_of("?&=") != std::string::npos)
+          throw DataError(spec, fmt::format("array name \"{}\" after '#' holds '?', '&' or '='", array));
         out.options.insert(out.options.begin(), {"array", array});
       }
     }

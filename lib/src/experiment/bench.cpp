@@ -180,10 +180,8 @@ void check_precision(const std::string& precision) { flows::parse_precision(prec
 
 void apply_precision(flows::FlowModelImpl& model, const std::string& precision) {
   const auto p = flows::parse_precision(precision, "--precision");
+  flows::check_bf16_supported(p, model.parameters().front().is_cuda());
   flows::set_st_precision(p);
-  if (p == flows::StPrecision::kBFloat16 && !model.parameters().front().is_cuda() && !flows::cpu_has_fast_bf16())
-    log().warn("this CPU lacks AVX-512 (avx512bw/vl/dq): oneDNN has no fast bf16 kernels here, so bf16 will be "
-               "slower than fp32");
 }
 
 bool reset_peak_rss() {

@@ -80,4 +80,10 @@ Float32Region::~Float32Region() {
   if (cuda_) at::autocast::set_enabled(true);
 }
 
+void check_bf16_supported(StPrecision precision, bool cuda, const std::string& key) {
+  if (precision == StPrecision::kBFloat16 && !cuda && !cpu_has_fast_bf16())
+    throw ConfigError(key, "bf16 needs a CPU with AVX-512 (avx512bw, avx512vl, avx512dq), which this one lacks: "
+                           "oneDNN would fall back to reference kernels tens of times slower than fp32; use fp32");
+}
+
 }  // namespace flowood::flows

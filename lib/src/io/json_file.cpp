@@ -54,6 +54,8 @@ Json parse_json(const std::string& text, const std::string& source) {
     std::string reason = e.what();
     if (const auto colon = reason.find(": "); colon != std::string::npos) reason = reason.substr(colon + 2);
     throw IoError(source, position(text, e.byte) + ": " + reason);
+  } catch (const Json::exception& e) {  // e.g. out_of_range.406: a number beyond a double's range
+    throw IoError(source, std::string("not readable JSON: ") + e.what());
   }
 }
 

@@ -1,4 +1,9 @@
 // Device names: cpu, auto, cuda, cuda:N — and clear errors for everything else.
+#include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <thread>
@@ -66,6 +71,29 @@ TEST(Device, DefaultThreadsAreTheUsableCpusSharedAmongLocalProcesses) {
   setenv("LOCAL_WORLD_SIZE", "1000", 1);
   EXPECT_EQ(flowood::default_threads(), 1);
   unsetenv("LOCAL_WORLD_SIZE");
+}
+
+TEST(Device, ACpuSpinningInAnotherProcessCountsAsBusy) {
+  // This process and a spinning child both restricted to the first CPU we may use: that CPU is
+  // then busy with other work while busy_cpus sleeps.
+  cpu_set_t saved, one;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(saved), &saved), 0);
+  int first = 0;
+  while (first < CPU_SETSIZE && !CPU_ISSET(first, &saved)) ++first;
+  CPU_ZERO(&one);
+  CPU_SET(first, &one);
+  ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    volatile unsigned long long spin = 0;
+    for (;;) spin = spin + 1;
+  }
+  const int busy = flowood::busy_cpus(0.3);
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  sched_setaffinity(0, sizeof(saved), &saved);
+  EXPECT_EQ(busy, 1);  // one CPU in the mask, and it was spinning
 }
 
 TEST(Device, KeepFreedMemoryOnlyWhenAsked) {

@@ -79,7 +79,7 @@ TEST_F(FeaturesTest, NpzStoredAndDeflatedMembers) {
   EXPECT_TRUE(torch::equal(ds.features, torch::tensor({1.f, 2.f, 3.f, 4.f, 5.f, 6.f}).view({2, 3})));
   EXPECT_TRUE(torch::equal(ds.labels, torch::tensor({7, 8})));
   ds = load_features("npz:" + file("f.npz") + "#embeddings", DataRoots{});
-  EXPECT_EQ(ds.spec, "npz:" + file("f.npz") + "?array=embeddings");
+  EXPECT_EQ(ds.spec, "npz:" + file("f.npz") + "#embeddings");
   EXPECT_EQ(npz_array_names(file("f.npz")), (std::vector<std::string>{"embeddings", "labels"}));
 
   std::string what = data_error_of([&] { load_features("npz:" + file("f.npz") + "#features", DataRoots{}); });

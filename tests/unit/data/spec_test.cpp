@@ -108,6 +108,15 @@ TEST(DatasetSpec, Options) {
   EXPECT_EQ(spec.path, "/f/cifar10_features_test.npz");
   EXPECT_EQ(spec.option("array"), std::optional<std::string>("embeddings"));
   EXPECT_EQ(parse_dataset_spec("npz:/a#b/c.npz").path, "/a#b/c.npz");  // '#' before a '/' is part of the path
+  // The canonical text parses back to the same spec, whatever '?' and '#' the path holds (cases
+  // libFuzzer's round-trip check found).
+  for (const char* text : {"npz:/f/e.npz#embeddings?labels=y", "npz:/f/a#b#x", "npz:/f/a?b#x?", "folder:/odd?dir?",
+                           "npz:/f/e.npz?array=a/b", "idx:/p?q?"}) {
+    const auto parsed = parse_dataset_spec(text);
+    EXPECT_EQ(parse_dataset_spec(parsed.to_string()), parsed) << text << " → " << parsed.to_string();
+  }
+  EXPECT_EQ(parse_dataset_spec("npz:/f/e.npz#embeddings?labels=y").to_string(), "npz:/f/e.npz#embeddings?labels=y");
+  EXPECT_EQ(parse_dataset_spec("folder:/odd?dir?").to_string(), "folder:/odd?dir?");
 
   EXPECT_EQ(spec_int_option(parse_dataset_spec("noise?n=12"), "n", 1, 1, 100), 12);
   EXPECT_EQ(spec_int_option(parse_dataset_spec("noise"), "n", 7, 1, 100), 7);
@@ -128,6 +137,7 @@ TEST(DatasetSpec, BadOptions) {
       << parse_error("mnist?size=3");
   EXPECT_NE(parse_error("folder:?gray").find("needs a path"), std::string::npos);
   EXPECT_NE(parse_error("npz:/a.npz#x?array=y").find("array given twice"), std::string::npos);
+  EXPECT_NE(parse_error("npz:/f/e?b#??").find("holds '?', '&' or '='"), std::string::npos);
   try {
     spec_int_option(parse_dataset_spec("noise?n=abc"), "n", 1, 1, 10);
     ADD_FAILURE();

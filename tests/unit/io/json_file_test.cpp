@@ -106,7 +106,8 @@ TEST(JsonTest, SyntaxErrorNamesSourceLineAndColumn) {
     // The parser stops at the newline that ends the bad literal "tru" on line 3.
     EXPECT_NE(std::string(e.what()).find("line 3, column 11"), std::string::npos) << e.what();
   }
-  for (const char* bad : {"", "[1,]", "{\"a\" 1}", "01", "1.", "\"abc", "[1] x", "{'a': 1}", "nul", "\"\\ud800\""})
+  for (const char* bad : {"", "[1,]", "{\"a\" 1}", "01", "1.", "\"abc", "[1] x", "{'a': 1}", "nul", "\"\\ud800\"",
+                          "[1e999]", "88888888888888888888880e818888"})  // the last two found by libFuzzer: out of double range
     EXPECT_THROW(parse_json(bad), flowood::IoError) << bad;
 }
 

@@ -11,7 +11,7 @@ namespace flowood::data {
 
 /// A loaded feature table.
 struct FeatureDataset {
-  std::string spec;                        ///< the resolved spec, e.g. "npz:/data/cifar10_features_test.npz?array=embeddings"
+  std::string spec;                        ///< the resolved spec, e.g. "npz:/data/cifar10_features_test.npz#embeddings"
   torch::Tensor features;                  ///< [N, D] float32
   torch::Tensor labels;                    ///< [N] int64, or undefined when the source has none
   std::vector<std::string> files;          ///< source files read (for checksums in run manifests)

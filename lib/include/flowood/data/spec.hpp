@@ -21,8 +21,10 @@ struct DatasetSpec {
   /// Options in the order written; a flag has an empty value. Keys are lowercase and unique.
   std::vector<std::pair<std::string, std::string>> options = {};
 
-  /// Canonical text: "fashion-mnist:test" (split always written), "idx:PATH",
-  /// "folder:PATH?gray&size=28" (options as written, keys lowercased).
+  /// Canonical text, which parses back to this spec: "fashion-mnist:test" (split always written),
+  /// "idx:PATH", "folder:PATH?gray&size=28" (options as written, keys lowercased), "npz:PATH#NAME"
+  /// (the array as #NAME unless it holds a '/'); a path holding '?' gets a trailing '?' when there
+  /// are no options.
   std::string to_string() const;
   /// True when option `key` was given (with or without a value).
   bool has_option(const std::string& key) const;

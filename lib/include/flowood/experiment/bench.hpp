@@ -103,8 +103,8 @@ struct ModelBench {
 };
 
 /// The precision hook: sets the process-wide st-network precision (flows/precision.hpp: "bf16" =
-/// the st-networks under bfloat16 autocast, s, t, log-dets and everything else float32) and warns
-/// when this CPU has no fast bf16 kernels.
+/// the st-networks under bfloat16 autocast, s, t, log-dets and everything else float32); bf16 on a
+/// CPU without fast bf16 kernels is a ConfigError (flows::check_bf16_supported).
 void apply_precision(flows::FlowModelImpl& model, const std::string& precision);
 
 /// Throws ConfigError when `precision` is not a known precision (before any work starts).

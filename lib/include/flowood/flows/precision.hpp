@@ -21,6 +21,10 @@ StPrecision st_precision();
 /// without them bf16 convolutions fall back to slow reference code.
 bool cpu_has_fast_bf16();
 
+/// Refuses bf16 on a CPU without those instructions (ConfigError naming `key`): there it would run
+/// tens of times slower than float32, never what a user asking for bf16 wants. CUDA: no check.
+void check_bf16_supported(StPrecision precision, bool cuda, const std::string& key = "--precision");
+
 /// Inside its scope, autocast to bf16 is on for `device_type` (CPU or CUDA) when the process-wide
 /// precision is bf16; a no-op for float32. Nested scopes are fine.
 class StAutocast {
