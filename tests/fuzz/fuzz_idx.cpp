@@ -1,36 +1,22 @@
 // The IDX reader (data::read_idx_images / read_idx_labels): big-endian headers, dimensions that
 // overflow or disagree with the bytes present, gzip-compressed files.
-#include <zlib.h>
-
 #include <torch/torch.h>
 
 #include "flowood/core/error.hpp"
 #include "flowood/data/idx.hpp"
+#include "deflate.hpp"
 #include "fuzz_target.hpp"
 
 namespace {
 std::string be32(uint32_t v) {
   return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)};
 }
-std::string gzip(const std::string& raw) {
-  z_stream z{};
-  deflateInit2(&z, 6, Z_DEFLATED, 16 + 15, 8, Z_DEFAULT_STRATEGY);  // 16 + 15: gzip wrapper
-  std::string out(deflateBound(&z, raw.size()) + 32, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(raw.data()));
-  z.avail_in = static_cast<uInt>(raw.size());
-  z.next_out = reinterpret_cast<Bytef*>(&out[0]);
-  z.avail_out = static_cast<uInt>(out.size());
-  deflate(&z, Z_FINISH);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
 }  // namespace
 
 std::vector<std::string> fuzz_seeds() {
   const std::string images = be32(flowood::data::kIdxImagesMagic) + be32(3) + be32(4) + be32(5) + std::string(60, '\x7f');
   const std::string labels = be32(flowood::data::kIdxLabelsMagic) + be32(3) + std::string("\x01\x02\x03");
-  return {images, labels, gzip(images)};
+  return {images, labels, flowood::testing::gzip_bytes(images)};
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -12,6 +12,8 @@
 #include <iostream>
 #include <string>
 
+#include "deflate.hpp"
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -32,33 +34,7 @@ std::string be32(uint32_t v) {
 std::string le16(uint32_t v) { return {static_cast<char>(v), static_cast<char>(v >> 8)}; }
 std::string le32(uint32_t v) { return le16(v) + le16(v >> 16); }
 
-std::string gzip(const std::string& raw) {
-  z_stream z{};
-  deflateInit2(&z, 6, Z_DEFLATED, 16 + 15, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&z, raw.size()) + 32, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(raw.data()));
-  z.avail_in = static_cast<uInt>(raw.size());
-  z.next_out = reinterpret_cast<Bytef*>(&out[0]);
-  z.avail_out = static_cast<uInt>(out.size());
-  deflate(&z, Z_FINISH);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
 
-std::string raw_deflate(const std::string& raw) {
-  z_stream z{};
-  deflateInit2(&z, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&z, raw.size()) + 32, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(raw.data()));
-  z.avail_in = static_cast<uInt>(raw.size());
-  z.next_out = reinterpret_cast<Bytef*>(&out[0]);
-  z.avail_out = static_cast<uInt>(out.size());
-  deflate(&z, Z_FINISH);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
 
 // A one-member tar whose size field is `size_field` (12 bytes, octal text or base-256) while the
 // archive holds `body`.
@@ -92,7 +68,7 @@ std::string npy(const std::string& shape) {
 
 // A zip (.npz) of one deflated member whose headers say it inflates to `claimed` bytes.
 std::string zip_claiming(const std::string& name, const std::string& content, uint32_t claimed) {
-  const std::string data = raw_deflate(content);
+  const std::string data = flowood::testing::deflate_bytes(content, -15);
   const auto crc = static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(content.data()), static_cast<uInt>(content.size())));
   const std::string common = le16(20) + le16(0) + le16(8) + le16(0) + le16(0x21) + le32(crc) +
                              le32(static_cast<uint32_t>(data.size())) + le32(claimed) + le16(static_cast<uint32_t>(name.size()));
@@ -121,12 +97,13 @@ int main(int argc, char** argv) {
   const fs::path dir = argv[1];
   const std::string body(1000, 'b');
   // A tar.gz of CIFAR-10 layout whose member claims 77777777777 (octal) bytes = 8 GiB.
-  write(dir / "octal" / "cifar10" / "test.tar.gz", gzip(tar_claiming("test/cat/0001.png", "77777777777", body)));
+  using flowood::testing::gzip_bytes;
+  write(dir / "octal" / "cifar10" / "test.tar.gz", gzip_bytes(tar_claiming("test/cat/0001.png", "77777777777", body)));
   // The same with a base-256 size field (GNU tar's form for sizes ≥ 8 GiB): 2^62 bytes.
   std::string b256(12, '\0');
   b256[0] = static_cast<char>(0x80);
   b256[4] = 0x40;
-  write(dir / "base256" / "cifar10" / "test.tar.gz", gzip(tar_claiming("test/cat/0001.png", b256, body)));
+  write(dir / "base256" / "cifar10" / "test.tar.gz", gzip_bytes(tar_claiming("test/cat/0001.png", b256, body)));
   // An .npz whose member says it inflates to 4 GB (it holds a 2×3 float32 array).
   write(dir / "claims4gb.npz", zip_claiming("embeddings.npy", npy("(2, 3)") + std::string(24, '\0'), 0xF0000000u));
   // An .npy whose shape multiplies to 4.6e18 elements.
