@@ -61,10 +61,12 @@ bool is_decimal_integer(const std::string& s) {
   return true;
 }
 
-/// Well-formed UTF-8 (the writer would replace other bytes, so the stored config would differ).
-bool is_utf8(const std::string& s) {
+/// Well-formed UTF-8 without control characters: the writer would replace other bytes and drop a
+/// lone carriage return, so the config stored with a run would differ from the one read.
+bool is_clean_text(const std::string& s) {
   for (size_t i = 0; i < s.size();) {
     const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7F) return false;
     const size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
     if (n == 0 || i + n > s.size()) return false;
     for (size_t k = 1; k < n; ++k)
@@ -77,20 +79,23 @@ bool is_utf8(const std::string& s) {
 template <class T>
 T scalar_as(const YAML::Node& node) {
   if (!node.IsScalar()) throw YAML::BadConversion(node.Mark());
-  if (!is_utf8(node.Scalar())) throw YAML::BadConversion(node.Mark());
+  if (!is_clean_text(node.Scalar())) throw YAML::BadConversion(node.Mark());
   if constexpr (std::is_same_v<T, int64_t>)
     if (!is_decimal_integer(node.Scalar())) throw YAML::BadConversion(node.Mark());
   return node.as<T>();
 }
 
-/// For an integer field given a number with a leading zero or a base prefix: what to write instead.
-std::string integer_hint(const FieldPtr& ptr, const YAML::Node& node) {
-  if (!std::holds_alternative<int64_t*>(ptr) && !std::holds_alternative<std::vector<int64_t>*>(ptr)) return {};
+/// What to write instead, for a value holding control characters or bytes that are not UTF-8, and
+/// for an integer field given a number with a leading zero or a base prefix.
+std::string value_hint(const FieldPtr& ptr, const YAML::Node& node) {
   std::vector<std::string> scalars;
   if (node.IsScalar()) scalars.push_back(node.Scalar());
   if (node.IsSequence())
     for (const auto& item : node)
       if (item.IsScalar()) scalars.push_back(item.Scalar());
+  for (const auto& s : scalars)
+    if (!is_clean_text(s)) return " (plain text: the value holds a control character or bytes that are not UTF-8)";
+  if (!std::holds_alternative<int64_t*>(ptr) && !std::holds_alternative<std::vector<int64_t>*>(ptr)) return {};
   for (const auto& s : scalars) {
     const auto digits = s.find_first_not_of("+-");
     if (digits != std::string::npos && s[digits] == '0' && s.size() > digits + 1)
@@ -192,7 +197,7 @@ struct Reader {
         lines[key] = line;
         if (!assign(it->second.ptr, kv.second))
           problems.push_back(fmt::format("{}: {} must be {}{}", where(line), key, type_name(it->second.ptr),
-                                         integer_hint(it->second.ptr, kv.second)));
+                                         value_hint(it->second.ptr, kv.second)));
         continue;
       }
       bool is_section = false;
@@ -252,7 +257,7 @@ LoadedConfig load_config_from(const std::string& path, const std::vector<std::st
     }
     if (!assign(it->second.ptr, value))
       reader.problems.push_back(
-          fmt::format("--set {}: must be {}{}", key, type_name(it->second.ptr), integer_hint(it->second.ptr, value)));
+          fmt::format("--set {}: must be {}{}", key, type_name(it->second.ptr), value_hint(it->second.ptr, value)));
     reader.lines[key] = -1;
   }
   if (reader.problems.empty()) {
