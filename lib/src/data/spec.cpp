@@ -94,8 +94,11 @@ std::string DatasetSpec::to_string() const {
     out += "#" + array->second;
     rest.erase(array);
   }
-  // Options start at the last '?': a path holding one needs a '?' after it even without options.
-  if (rest.empty() && !path.empty() && out.find('?', name.size()) != std::string::npos) out += '?';
+  // Options start at the last '?': a path holding one needs a '?' after it even without options;
+  // so does a path ending in white space, which parsing would trim.
+  if (rest.empty() && !path.empty() &&
+      (out.find('?', name.size()) != std::string::npos || std::isspace(static_cast<unsigned char>(out.back()))))
+    out += '?';
   for (std::size_t i = 0; i < rest.size(); ++i) {
     out += i == 0 ? '?' : '&';
     out += rest[i].first;

@@ -303,17 +303,20 @@ NpyArray parse_npy(const std::string& bytes, const std::string& source) {
   // The header's shape must match the bytes really there; checked before anything is allocated
   // (and without overflow, whatever the header claims).
   const std::size_t available = bytes.size() - prefix - header_len;
-  std::size_t expected = type->itemsize;
+  // The product of the non-zero dimensions must fit in int64 even when a zero makes the array
+  // empty: LibTorch computes it (and fails) when it builds the tensor.
+  std::int64_t nonzero = static_cast<std::int64_t>(type->itemsize);
+  bool empty = false, overflow = false;
   for (const auto d : array.shape) {
-    const auto dim = static_cast<std::size_t>(d);
-    expected = (dim != 0 && expected > std::numeric_limits<std::size_t>::max() / dim) ? std::numeric_limits<std::size_t>::max()
-                                                                                     : expected * dim;
+    if (d == 0) empty = true;
+    else if (nonzero > std::numeric_limits<std::int64_t>::max() / d) overflow = true;
+    else nonzero *= d;
   }
-  if (available != expected)
+  const auto expected = static_cast<std::size_t>(empty ? 0 : nonzero);
+  if (overflow || available != expected)
     throw IoError(source, "data is " + std::to_string(available) + " bytes, shape " + shape + " of '" + descr +
-                              "' needs " + (expected == std::numeric_limits<std::size_t>::max() ? std::string("more")
-                                                                                             : std::to_string(expected)) +
-                              (available < expected ? " (truncated)" : ""));
+                              "' needs " + (overflow ? std::string("more") : std::to_string(expected)) +
+                              (overflow ? " (its size overflows 64 bits)" : available < expected ? " (truncated)" : ""));
   array.tensor = type->to_tensor(bytes.data() + prefix + header_len, array.shape);
   return array;
 }

@@ -134,6 +134,20 @@ TEST_F(NpyTest, BadInputsThrow) {
   } catch (const flowood::IoError& e) {
     EXPECT_NE(std::string(e.what()).find("too large"), std::string::npos) << e.what();
   }
+  // A zero dimension beside ones whose product overflows (libFuzzer: LibTorch's storage size
+  // calculation overflowed on the "empty" array).
+  std::string zero = bytes;
+  const std::string zero_shape = "(4, 2, 22222222224444444, 444444, 0, 977)";
+  zero.replace(zero.find("(3,)"), 4, zero_shape);
+  zero.erase(zero.find("}") + 1, zero_shape.size() - 4);
+  zero.resize(zero.size() - 24);  // no data: the array would be empty
+  flowood::io::write_file_atomic(file("zero.npy"), zero);
+  try {
+    flowood::io::read_npy(file("zero.npy"));
+    FAIL();
+  } catch (const flowood::IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("overflows 64 bits"), std::string::npos) << e.what();
+  }
   std::string big_endian = bytes;
   big_endian.replace(big_endian.find("<f8"), 3, ">f8");
   flowood::io::write_file_atomic(file("be.npy"), big_endian);
