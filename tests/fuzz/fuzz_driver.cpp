@@ -3,7 +3,8 @@
 // written over header fields), reproducible from --seed. Exit 0 when every input was handled;
 // a crash, a sanitizer report or an exception other than flowood::Error ends it non-zero.
 // --seconds T runs mutations for T seconds instead (CI's bounded-time runs under the sanitizers).
-//   fuzz_npy [--runs N | --seconds T] [--seed S] [--write-seeds DIR] [FILE...]
+//   fuzz_npy [--runs N | --seconds T] [--seed S] [--write-seeds DIR] [FILE|DIR...]
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -85,7 +86,14 @@ int main(int argc, char** argv) {
     else if (a == "--seconds" && i + 1 < argc) seconds = std::stod(argv[++i]);
     else if (a == "--seed" && i + 1 < argc) seed = std::stoull(argv[++i]);
     else if (a == "--write-seeds" && i + 1 < argc) write_dir = argv[++i];
-    else corpus.push_back(read_all(a));
+    else if (std::filesystem::is_directory(a)) {  // every file in it, in name order
+      std::vector<std::filesystem::path> files;
+      for (const auto& e : std::filesystem::directory_iterator(a)) files.push_back(e.path());
+      std::sort(files.begin(), files.end());
+      for (const auto& f : files) corpus.push_back(read_all(f.string()));
+    } else {
+      corpus.push_back(read_all(a));
+    }
   }
   if (!write_dir.empty()) {  // a corpus directory for libFuzzer
     std::filesystem::create_directories(write_dir);

@@ -88,9 +88,10 @@ std::vector<int64_t> parse_dims(const std::string& text) {
 std::string DatasetSpec::to_string() const {
   std::string out = !path.empty() ? name + ":" + path : (split.empty() ? name : name + ":" + split);
   auto rest = options;
-  // npz's array as #NAME (which parses back whatever '#' the path holds), unless NAME has a '/'.
+  // npz's array as #NAME (which parses back whatever '#' the path holds), unless NAME holds a
+  // character the #NAME form cannot carry.
   const auto array = std::find_if(rest.begin(), rest.end(), [](const auto& o) { return o.first == "array"; });
-  if (name == "npz" && array != rest.end() && array->second.find('/') == std::string::npos) {
+  if (name == "npz" && array != rest.end() && array->second.find_first_of("/#?&=") == std::string::npos) {
     out += "#" + array->second;
     rest.erase(array);
   }

@@ -111,7 +111,8 @@ TEST(DatasetSpec, Options) {
   // The canonical text parses back to the same spec, whatever '?' and '#' the path holds (cases
   // libFuzzer's round-trip check found).
   for (const char* text : {"npz:/f/e.npz#embeddings?labels=y", "npz:/f/a#b#x", "npz:/f/a?b#x?", "folder:/odd?dir?",
-                           "npz:/f/e.npz?array=a/b", "idx:/p?q?", "csv:/x\r?"}) {
+                           "npz:/f/e.npz?array=a/b", "idx:/p?q?", "csv:/x\r?",
+                           "npz://t.?array=a=b#c"}) {
     const auto parsed = parse_dataset_spec(text);
     EXPECT_EQ(parse_dataset_spec(parsed.to_string()), parsed) << text << " → " << parsed.to_string();
   }
