@@ -27,6 +27,7 @@ make_fixture() {
 name: tiny
 seed: 1
 device: cpu
+threads: 1   # pinned: the scripts compare runs bit for bit, and threads: 0 follows the machine's load
 model:
   in_shape: [1, 8, 8]
   num_scales: 2
