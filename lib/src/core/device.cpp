@@ -7,14 +7,17 @@
 #include <cctype>
 #include <chrono>
 #include <climits>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include <fmt/format.h>
 #include <torch/cuda.h>
 
 #include "flowood/core/error.hpp"
@@ -91,6 +94,38 @@ int auto_threads(int* busy_out) {
   }();
   if (busy_out) *busy_out = chosen.second;
   return chosen.first;
+}
+
+double memory_bytes() {
+  double total = 0;
+  std::ifstream meminfo("/proc/meminfo");
+  for (std::string key; meminfo >> key;) {
+    if (key == "MemTotal:") {
+      meminfo >> total;
+      total *= 1024;  // kB
+      break;
+    }
+    meminfo.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+  }
+  std::ifstream cgroup("/sys/fs/cgroup/memory.max");  // "max" or a byte count
+  std::string limit;
+  if (cgroup >> limit && !limit.empty() && std::isdigit(static_cast<unsigned char>(limit[0]))) {
+    const double bytes = std::strtod(limit.c_str(), nullptr);
+    if (bytes > 0 && (total == 0 || bytes < total)) total = bytes;
+  }
+  return total;
+}
+
+ParameterLimit parameter_limit() {
+  if (const char* env = std::getenv("FLOWOOD_MAX_PARAMETERS")) {
+    char* end = nullptr;
+    const double v = std::strtod(env, &end);
+    if (end != env && *end == '\0' && v > 0 && std::isfinite(v)) return {v, "FLOWOOD_MAX_PARAMETERS"};
+  }
+  const double memory = memory_bytes();
+  if (memory > 0 && memory / 16 < 2e9)
+    return {memory / 16, fmt::format("what this machine's {:.1f} GB of memory hold", memory / 1e9)};
+  return {2e9, "the ceiling for any machine"};
 }
 
 bool keep_freed_memory() {

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "flowood/core/device.hpp"
 #include "flowood/core/error.hpp"
 #include "flowood/flows/factory.hpp"
 #include "flowood/flows/mask_schedule.hpp"
@@ -91,10 +92,12 @@ std::vector<config::ConfigProblem> check_model(const config::ModelConfig& m) {
       }
     }
     const double estimate = layers * std::min<int64_t>(m.num_blocks, 512) * per_block * width_factor;
-    if (estimate > 2e9)
-      p.push_back({"model.mid_channels", fmt::format("with model.num_blocks {} this model would have about {:.2g} parameters "
-                                                     "({:.0f} GB in float32); choose a smaller width or depth",
-                                                     m.num_blocks, estimate, estimate * 4 / 1e9)});
+    if (const auto limit = parameter_limit(); estimate > limit.parameters)
+      p.push_back({"model.mid_channels",
+                   fmt::format("with model.num_blocks {} this model would have about {:.2g} parameters ({:.1f} GB to train "
+                               "in float32 with Adam), more than {:.2g} ({}); choose a smaller width or depth, or set "
+                               "FLOWOOD_MAX_PARAMETERS",
+                               m.num_blocks, estimate, estimate * 16 / 1e9, limit.parameters, limit.why)});
   }
   if (!(m.dropout >= 0 && m.dropout < 1)) p.push_back({"model.dropout", fmt::format("must be in [0, 1) (got {})", m.dropout)});
   if (m.standardize && !tabular)

@@ -1,6 +1,7 @@
 // validate(): every rule names its key and says what is wrong; every problem is reported.
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -323,6 +324,32 @@ TEST(ValidateTest, ExperimentsShapesAreValid) {
   celeba.model.num_scales = 3;
   celeba.model.num_blocks = 8;
   EXPECT_TRUE(experiment::validate(celeba).empty());
+}
+
+}  // namespace
+}  // namespace flowood::config
+
+namespace flowood::config {
+namespace {
+
+TEST(ValidateTest, ModelsBeyondTheParameterLimitAreRefusedAndTheLimitCanBeRaised) {
+  // The default model (a RealNVP of about 10^7 parameters by the estimate) against a limit of 10^5
+  // set through the override; then without it, against this machine's memory.
+  ExperimentConfig c;
+  ::setenv("FLOWOOD_MAX_PARAMETERS", "1e5", 1);
+  const auto limited = messages_for(experiment::validate(c), "model.mid_channels");
+  ::setenv("FLOWOOD_MAX_PARAMETERS", "not a number", 1);  // ignored: the machine's limit applies
+  const auto ignored = messages_for(experiment::validate(c), "model.mid_channels");
+  ::unsetenv("FLOWOOD_MAX_PARAMETERS");
+  ASSERT_EQ(limited.size(), 1u);
+  EXPECT_NE(limited[0].find("more than 1e+05 (FLOWOOD_MAX_PARAMETERS)"), std::string::npos) << limited[0];
+  EXPECT_TRUE(ignored.empty());
+  EXPECT_TRUE(messages_for(experiment::validate(c), "model.mid_channels").empty());
+  c.model.mid_channels = 8192;  // ~10^11 parameters: beyond any machine's limit (2·10^9)
+  c.model.num_blocks = 64;
+  const auto huge = messages_for(experiment::validate(c), "model.mid_channels");
+  ASSERT_EQ(huge.size(), 1u);
+  EXPECT_NE(huge[0].find("set FLOWOOD_MAX_PARAMETERS"), std::string::npos) << huge[0];
 }
 
 }  // namespace

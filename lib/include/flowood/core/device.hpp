@@ -28,6 +28,21 @@ int busy_cpus(double seconds);
 /// `busy` receives the busy CPUs seen.
 int auto_threads(int* busy = nullptr);
 
+/// This machine's memory in bytes: MemTotal of /proc/meminfo, or the cgroup's memory.max when that
+/// is lower (containers, Slurm jobs); 0 when neither can be read.
+double memory_bytes();
+
+/// The largest model the config checks accept, and where the number comes from.
+struct ParameterLimit {
+  double parameters = 0;
+  std::string why;  ///< "FLOWOOD_MAX_PARAMETERS", "what this machine's 24.0 GB of memory hold", …
+};
+
+/// FLOWOOD_MAX_PARAMETERS when set to a positive number (the override: a login node checking a
+/// config for a bigger machine), else what training in float32 with Adam could hold in this
+/// machine's memory (16 bytes a parameter: weights, gradients, two moments), at most 2·10⁹.
+ParameterLimit parameter_limit();
+
 /// When the environment sets FLOWOOD_ALLOCATOR=keep-freed, makes glibc keep freed memory for
 /// reuse instead of returning large blocks to the kernel (no mmap for big allocations, no heap
 /// trimming), so a layer's output is not page-faulted in afresh. Measured (docs/performance.md):
