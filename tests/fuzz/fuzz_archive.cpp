@@ -50,18 +50,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     size_t total = 0;
     for (const auto& m : flowood::data::read_archive_members(file.path(), [](const std::string&) { return true; })) {
-      fuzz_check(m.size == m.bytes.size(), "a member's size differs from the bytes read");
+      FUZZ_ASSERT_TRUE(m.size == m.bytes.size(), "a member's size differs from the bytes read");
       total += m.bytes.size();
     }
     // Stored members hold at most the archive's bytes; deflated ones at most ~1032× that.
-    fuzz_check(total <= 1100 * size + 4096, "members larger than the archive could hold");
+    FUZZ_ASSERT_TRUE(total <= 1100 * size + 4096, "members larger than the archive could hold");
     ++fuzz_accepted();
   } catch (const flowood::Error&) {
   }
   try {  // the .npz reader on the same bytes
     const auto f = flowood::data::read_npz_features(file.path(), "embeddings");
-    fuzz_check(f.features.dim() == 2 && f.features.scalar_type() == torch::kFloat32, "npz features are not [N, D] float32");
-    fuzz_check(!f.has_labels() || f.labels.size(0) == f.features.size(0), "npz labels and features differ in length");
+    FUZZ_ASSERT_TRUE(f.features.dim() == 2 && f.features.scalar_type() == torch::kFloat32, "npz features are not [N, D] float32");
+    FUZZ_ASSERT_TRUE(!f.has_labels() || f.labels.size(0) == f.features.size(0), "npz labels and features differ in length");
   } catch (const flowood::Error&) {
   }
   return 0;

@@ -55,8 +55,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto spec = flowood::data::parse_dataset_spec("folder:" + dir.string() + "?" + parts[0]);
     std::vector<std::string> class_names;
     const auto set = flowood::data::load_image_folder(dir.string(), flowood::data::folder_transform(spec), 0, &class_names);
-    fuzz_check(set.images.dim() == 4 && set.images.size(0) >= 1, "a folder loaded as no images without an error");
-    fuzz_check(!set.labels.defined() || set.labels.size(0) == set.images.size(0), "labels and images differ in length");
+    FUZZ_ASSERT_TRUE(set.images.dim() == 4 && set.images.size(0) >= 1, "a folder loaded as no images without an error");
+    FUZZ_ASSERT_TRUE(!set.labels.defined() || set.labels.size(0) == set.images.size(0), "labels and images differ in length");
     ++fuzz_accepted();
   } catch (const flowood::Error&) {
   }

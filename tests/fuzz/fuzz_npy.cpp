@@ -16,9 +16,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto array = flowood::io::parse_npy(std::string(reinterpret_cast<const char*>(data), size), "fuzz.npy");
     int64_t product = 1;
     for (const auto d : array.shape) product *= d;
-    fuzz_check(array.tensor.numel() == product, "tensor size differs from the header's shape");
+    FUZZ_ASSERT_TRUE(array.tensor.numel() == product, "tensor size differs from the header's shape");
     // Narrow integer dtypes are widened (uint32 → int64): at most twice the bytes the input holds.
-    fuzz_check(static_cast<size_t>(array.tensor.numel()) * array.tensor.element_size() <= 2 * size,
+    FUZZ_ASSERT_TRUE(static_cast<size_t>(array.tensor.numel()) * array.tensor.element_size() <= 2 * size,
                "more than twice the bytes the input holds allocated");
     ++fuzz_accepted();
   } catch (const flowood::Error&) {

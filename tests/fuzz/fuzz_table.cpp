@@ -22,9 +22,9 @@ std::vector<std::string> fuzz_seeds() {
 
 namespace {
 void check(const flowood::data::FeatureDataset& f) {
-  fuzz_check(f.features.dim() == 2, "features are not [N, D]");
-  fuzz_check(!f.has_labels() || f.labels.size(0) == f.features.size(0), "labels and features differ in length");
-  fuzz_check(f.feature_names.empty() || static_cast<int64_t>(f.feature_names.size()) == f.features.size(1),
+  FUZZ_ASSERT_TRUE(f.features.dim() == 2, "features are not [N, D]");
+  FUZZ_ASSERT_TRUE(!f.has_labels() || f.labels.size(0) == f.features.size(0), "labels and features differ in length");
+  FUZZ_ASSERT_TRUE(f.feature_names.empty() || static_cast<int64_t>(f.feature_names.size()) == f.features.size(1),
              "feature names differ from the columns");
 }
 }  // namespace
@@ -46,14 +46,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   try {
     const auto table = flowood::io::read_csv(file.path());
-    fuzz_check(table.data.size() == table.columns.size(), "columns without data");
-    for (const auto& column : table.data) fuzz_check(column.size() == table.num_rows(), "a ragged table was accepted");
+    FUZZ_ASSERT_TRUE(table.data.size() == table.columns.size(), "columns without data");
+    for (const auto& column : table.data) FUZZ_ASSERT_TRUE(column.size() == table.num_rows(), "a ragged table was accepted");
     accepted = true;
   } catch (const flowood::Error&) {
   }
   try {
     for (const auto& e : flowood::data::read_manifest(file.path()))
-      fuzz_check(e.idx_sha256.empty() || e.idx_sha256.size() == 64, "a checksum that is not 64 hex digits");
+      FUZZ_ASSERT_TRUE(e.idx_sha256.empty() || e.idx_sha256.size() == 64, "a checksum that is not 64 hex digits");
     accepted = true;
   } catch (const flowood::Error&) {
   }

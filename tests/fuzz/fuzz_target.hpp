@@ -3,7 +3,7 @@
 // (valid inputs built by flowood's own writers, from which the mutations start). A target may
 // throw flowood::Error for bad input — that is the clear error a user sees — and nothing else:
 // any other exception, a crash, a sanitizer report or an allocation beyond the input's size is a
-// bug. fuzz_driver.cpp runs a target without libFuzzer (GCC builds, CTest).
+// bug. fuzz_main.cpp runs a target without libFuzzer (GCC builds, CTest).
 #include <unistd.h>
 
 #include <cstddef>
@@ -27,6 +27,7 @@ inline long long& fuzz_accepted() {
 
 /// An invariant of an accepted input; a violation aborts (the fuzzer's notion of a failure).
 void fuzz_check(bool ok, const char* what);
+#define FUZZ_ASSERT_TRUE(condition, what) fuzz_check((condition), (what))
 
 /// A scratch file holding the input, for parsers that read paths; removed when it goes out of scope.
 /// The name has the process id, so targets run side by side do not collide.

@@ -111,7 +111,7 @@ int main(int argc, char** argv) {
     run(corpus[k]);
     if (k >= own_seeds) continue;
     if (fuzz_accepted() != before + 1) std::cerr << "fuzz: seed " << k << " was rejected\n";
-    fuzz_check(fuzz_accepted() == before + 1, "a seed (a valid input) was rejected");
+    FUZZ_ASSERT_TRUE(fuzz_accepted() == before + 1, "a seed (a valid input) was rejected");
   }
   std::mt19937_64 rng(seed);
   const auto start = std::chrono::steady_clock::now();

@@ -1,4 +1,4 @@
-// fuzz_check for both drivers (fuzz_driver.cpp and libFuzzer): a violated invariant aborts, which
+// fuzz_check for both drivers (fuzz_main.cpp and libFuzzer): a violated invariant aborts, which
 // both report as a failure with the input that caused it.
 #include <cstdlib>
 #include <iostream>
