@@ -110,44 +110,28 @@ TEST_F(NpyTest, BadInputsThrow) {
     EXPECT_EQ(e.path(), file("trunc.npy"));
     EXPECT_NE(std::string(e.what()).find("truncated"), std::string::npos) << e.what();
   }
+  // `bytes` (shape (3,), 24 bytes of data) with its header's shape replaced, the header length kept
+  // (fewer padding spaces) and `drop` data bytes removed: read_npy must refuse it saying `why`.
+  const auto expect_refused = [&](const std::string& name, const std::string& shape, size_t drop, const std::string& why) {
+    std::string edited = bytes;
+    edited.replace(edited.find("(3,)"), 4, shape);
+    edited.erase(edited.find("}") + 1, shape.size() - 4);
+    edited.resize(edited.size() - drop);
+    flowood::io::write_file_atomic(file(name), edited);
+    try {
+      flowood::io::read_npy(file(name));
+      ADD_FAILURE() << name << " was read";
+    } catch (const flowood::IoError& e) {
+      EXPECT_NE(std::string(e.what()).find(why), std::string::npos) << e.what();
+    }
+  };
   // A header claiming ~10^17 elements over 24 bytes of data: refused before any allocation.
-  std::string huge = bytes;
-  const std::string shape = "(99999999999, 999999)";
-  huge.replace(huge.find("(3,)"), 4, shape);
-  huge.erase(huge.find("}") + 1, shape.size() - 4);  // keep the header length: fewer padding spaces
-  flowood::io::write_file_atomic(file("huge.npy"), huge);
-  try {
-    flowood::io::read_npy(file("huge.npy"));
-    FAIL();
-  } catch (const flowood::IoError& e) {
-    EXPECT_NE(std::string(e.what()).find("data is 24 bytes"), std::string::npos) << e.what();
-  }
+  expect_refused("huge.npy", "(99999999999, 999999)", 0, "data is 24 bytes");
   // A dimension beyond int64 (found by libFuzzer: it escaped as std::out_of_range).
-  std::string beyond = bytes;
-  const std::string long_shape = "(4, 2, 22222222222222222222222222222222222)";
-  beyond.replace(beyond.find("(3,)"), 4, long_shape);
-  beyond.erase(beyond.find("}") + 1, long_shape.size() - 4);
-  flowood::io::write_file_atomic(file("beyond.npy"), beyond);
-  try {
-    flowood::io::read_npy(file("beyond.npy"));
-    FAIL();
-  } catch (const flowood::IoError& e) {
-    EXPECT_NE(std::string(e.what()).find("too large"), std::string::npos) << e.what();
-  }
-  // A zero dimension beside ones whose product overflows (libFuzzer: LibTorch's storage size
-  // calculation overflowed on the "empty" array).
-  std::string zero = bytes;
-  const std::string zero_shape = "(4, 2, 22222222224444444, 444444, 0, 977)";
-  zero.replace(zero.find("(3,)"), 4, zero_shape);
-  zero.erase(zero.find("}") + 1, zero_shape.size() - 4);
-  zero.resize(zero.size() - 24);  // no data: the array would be empty
-  flowood::io::write_file_atomic(file("zero.npy"), zero);
-  try {
-    flowood::io::read_npy(file("zero.npy"));
-    FAIL();
-  } catch (const flowood::IoError& e) {
-    EXPECT_NE(std::string(e.what()).find("overflows 64 bits"), std::string::npos) << e.what();
-  }
+  expect_refused("beyond.npy", "(4, 2, 22222222222222222222222222222222222)", 0, "too large");
+  // A zero dimension beside ones whose product overflows, no data (libFuzzer: LibTorch's storage
+  // size calculation overflowed on the "empty" array).
+  expect_refused("zero.npy", "(4, 2, 22222222224444444, 444444, 0, 977)", 24, "overflows 64 bits");
   std::string big_endian = bytes;
   big_endian.replace(big_endian.find("<f8"), 3, ">f8");
   flowood::io::write_file_atomic(file("be.npy"), big_endian);
