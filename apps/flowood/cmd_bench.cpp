@@ -11,6 +11,7 @@
 #include "commands.hpp"
 #include "config_yaml.hpp"
 #include "flowood/core/blas.hpp"
+#include "flowood/core/device.hpp"
 #include "flowood/core/error.hpp"
 #include "flowood/core/log.hpp"
 #include "flowood/experiment/bench.hpp"
@@ -69,9 +70,9 @@ void run_bench(const BenchOptions& o) {
   const auto blas = detect_blas();  // apply_threads warned if it is the reference BLAS
   if (o.plain) flows::set_inference_folding(false);
   const int threads = torch::get_num_threads();
-  std::cout << fmt::format("flowood bench: libtorch {}, {} thread{}, BLAS {}{}, allocator {}, inference folding {}, "
-                           "precision {}, load average {:.2f}{}\n",
-                           ex::libtorch_version(), threads, threads == 1 ? "" : "s", blas.name,
+  std::cout << fmt::format("flowood bench on {}: libtorch {}, {} thread{}, BLAS {}{}, allocator {}, inference "
+                           "folding {}, precision {}, load average {:.2f}{}\n",
+                           cpu_description(), ex::libtorch_version(), threads, threads == 1 ? "" : "s", blas.name,
                            blas.path.empty() ? "" : " (" + blas.path + ")", ex::allocator_name(),
                            flows::inference_folding() ? "on" : "off", s.precision, load_before,
                            s.contend > 0 ? fmt::format(", {} busy-looping competitor(s)", s.contend) : "");

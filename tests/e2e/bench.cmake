@@ -29,6 +29,22 @@ flowood_add_e2e_test(bench.tiny_json
   FAIL_REGEX "${BENCH_NO_ERROR}"
   TIMEOUT 300)
 
+# layout auto: the first run measures the tiny model's convolutions for each phase and caches the
+# answer; the second reads the cache. --set layout=nchw pins it, and the JSON says so.
+flowood_add_e2e_test(bench.layout_measured_then_cached
+  COMMAND sh -c [=[d=$1 && shift && rm -rf "$d" && FLOWOOD_CACHE="$d" "$@" >/dev/null 2>&1 && FLOWOOD_CACHE="$d" "$@"]=]
+          bench_layout ${BENCH_DIR}/layout_cache ${FLOWOOD} bench ${BENCH_TINY}
+          --steps 1 --warmup 0 --score-steps 1 --score-warmup 0 --no-probe
+  PASS_REGEX "\nlayout of tiny train: (nchw|channels-last) \\(cached: [^\n]* ms NCHW, [^\n]* ms channels-last per batch\\)\nlayout of tiny score: (nchw|channels-last) \\(cached: "
+  FAIL_REGEX "${BENCH_NO_ERROR}"
+  TIMEOUT 300)
+flowood_add_e2e_test(bench.layout_pinned
+  COMMAND ${BENCH_WITH_JSON} ${BENCH_DIR}/tiny_nchw.json ${FLOWOOD} bench ${BENCH_TINY} --set layout=nchw
+          --steps 1 --warmup 0 --score-steps 1 --score-warmup 0 --no-probe
+  PASS_REGEX "\n  \"train_layout\": {\n    \"layout\": \"nchw\",\n    \"source\": \"config\","
+  FAIL_REGEX "${BENCH_NO_ERROR}"
+  TIMEOUT 300)
+
 # --plain: scoring without inference folding; the JSON and the header say so.
 flowood_add_e2e_test(bench.tiny_plain
   COMMAND ${BENCH_WITH_JSON} ${BENCH_DIR}/tiny_plain.json ${FLOWOOD} bench ${BENCH_TINY} --plain

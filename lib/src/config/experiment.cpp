@@ -30,6 +30,7 @@ void one_of(std::vector<ConfigProblem>& out, const std::string& key, const std::
 std::vector<ConfigProblem> validate(const ExperimentConfig& c) {
   std::vector<ConfigProblem> p;
   at_least<int64_t>(p, "threads", c.threads, 0);
+  one_of(p, "layout", c.layout, {"auto", "nchw", "channels-last"});
   at_least<int64_t>(p, "seed", c.seed, 0);
 
   if (c.data.train.empty()) p.push_back({"data.train", "must name a dataset"});

@@ -96,6 +96,22 @@ int auto_threads(int* busy_out) {
   return chosen.first;
 }
 
+std::string cpu_description() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string model, flags;
+  for (std::string line; std::getline(in, line) && (model.empty() || flags.empty());) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    const auto value = colon + 2 <= line.size() ? line.substr(colon + 2) : std::string();
+    if (model.empty() && line.rfind("model name", 0) == 0) model = value;
+    if (flags.empty() && line.rfind("flags", 0) == 0) flags = " " + value + " ";
+  }
+  std::string extensions;
+  for (const char* f : {"avx2", "avx512f", "avx512_bf16", "amx_bf16"})
+    if (flags.find(std::string(" ") + f + " ") != std::string::npos) extensions += (extensions.empty() ? "" : " ") + std::string(f);
+  return fmt::format("{} [{}]", model.empty() ? "unknown CPU" : model, extensions.empty() ? "no AVX2" : extensions);
+}
+
 double memory_bytes() {
   double total = 0;
   std::ifstream meminfo("/proc/meminfo");

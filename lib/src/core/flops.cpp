@@ -17,6 +17,14 @@ void add_conv2d_slow(const at::Tensor& input, const at::Tensor& weight) {
   const int64_t out_channels = weight.size(0);
   const int64_t fan_in = weight.numel() / out_channels;
   c->conv_ += 2 * n * pixels * out_channels * fan_in;
+  ConvShape shape;
+  shape.in_channels = input.size(-3);
+  shape.out_channels = out_channels;
+  shape.kernel = weight.dim() == 4 ? weight.size(-1) : 1;
+  shape.height = input.size(-2);
+  shape.width = input.size(-1);
+  shape.calls = 1;
+  c->add_shape(shape);
 }
 
 void add_linear_slow(const at::Tensor& input, const at::Tensor& weight) {
@@ -31,11 +39,21 @@ Counter::Counter() : parent_(t_current) {
   detail::g_live_counters.fetch_add(1, std::memory_order_relaxed);
 }
 
+void Counter::add_shape(const ConvShape& shape) {
+  for (auto& s : shapes_)
+    if (s.same_as(shape)) {
+      s.calls += shape.calls;
+      return;
+    }
+  shapes_.push_back(shape);
+}
+
 Counter::~Counter() {
   t_current = parent_;
   if (parent_) {
     parent_->conv_ += conv_;
     parent_->linear_ += linear_;
+    for (const auto& s : shapes_) parent_->add_shape(s);
   }
   detail::g_live_counters.fetch_sub(1, std::memory_order_relaxed);
 }

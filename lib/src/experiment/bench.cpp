@@ -272,6 +272,7 @@ ModelBench bench_model(const config::ExperimentConfig& cfg, const BenchSettings&
   {
     const int64_t pool = std::min<int64_t>(s.warmup + s.steps, 4);
     const auto examples = synthetic_examples(*model, batch * pool, seed + 1);
+    const auto layout = apply_layout(cfg, *model, LayoutWork::kTrain, batch, device);
     auto optimizer = train::make_optimizer(*model, cfg.train);
     model->train();
     std::vector<double> times;
@@ -287,6 +288,7 @@ ModelBench bench_model(const config::ExperimentConfig& cfg, const BenchSettings&
       log().debug("bench {}: train step {} {:.3f} s, loss {:.1f}", b.name, step + 1, seconds_since(t0), loss_value);
     }
     b.train = phase_result(batch, times, 3.0 * forward_flops);
+    b.train->layout = layout;
     memory.finish(*b.train);
   }
 
@@ -294,6 +296,8 @@ ModelBench bench_model(const config::ExperimentConfig& cfg, const BenchSettings&
   // its progress callback marks the end of each batch.
   {
     const int64_t score_batch = s.score_batch_size > 0 ? s.score_batch_size : cfg.score.batch_size;
+    model->eval();
+    const auto layout = apply_layout(cfg, *model, LayoutWork::kScore, score_batch, device);
     data::ImageDataset set;
     set.spec = "synthetic";
     set.images = synthetic_examples(*model, score_batch * (s.score_warmup + s.score_steps), seed + 2);
@@ -315,6 +319,7 @@ ModelBench bench_model(const config::ExperimentConfig& cfg, const BenchSettings&
     last = Clock::now();
     (void)ood::score_loglik(*model, set, o);
     b.score = phase_result(score_batch, times, forward_flops * static_cast<double>(cfg.score.samples));
+    b.score->layout = layout;
     memory.finish(*b.score);
   }
   return b;
@@ -353,6 +358,11 @@ io::Json to_json(const ModelBench& b, const MachineLimits* limits) {
                                                     : io::Json();
     j[k + "_peak_rss_mb"] = p->peak_rss_mb;
     j[k + "_peak_rss_is_delta"] = p->peak_rss_is_delta;
+    j[k + "_layout"] = io::Json{{"layout", flows::layout_name(p->layout.layout)},
+                                {"source", p->layout.source},
+                                {"conv_nchw_ms", p->layout.nchw_ms},
+                                {"conv_channels_last_ms", p->layout.channels_last_ms},
+                                {"conv_shapes", p->layout.shapes}};
   };
   phase("train", b.train, 3.0 * static_cast<double>(b.forward_flops));
   if (b.score) j["score_samples"] = b.score_samples;

@@ -12,6 +12,7 @@
 #include <fmt/ranges.h>
 #include <torch/torch.h>
 
+#include "flowood/core/device.hpp"
 #include "flowood/core/error.hpp"
 #include "flowood/core/log.hpp"
 #include "flowood/experiment/bench.hpp"
@@ -82,7 +83,7 @@ std::string models_table(const std::vector<ModelBench>& results) {
 
 std::string speed_table(const std::vector<ModelBench>& results, const MachineLimits* limits) {
   std::vector<std::vector<std::string>> rows{{"model", "phase", "batch", "s/batch", "min–max s", "img/s", "min–max img/s",
-                                              "GFLOP/s", "eff. %", "peak MB"}};
+                                              "GFLOP/s", "eff. %", "peak MB", "layout"}};
   for (const auto& b : results) {
     for (const auto* p : {&b.train, &b.score}) {
       if (!*p) continue;
@@ -92,10 +93,14 @@ std::string speed_table(const std::vector<ModelBench>& results, const MachineLim
       rows.push_back({b.name, train ? "train" : "score", std::to_string(r.batch_size), fixed(r.per_batch.median_s, 3),
                       fixed(r.per_batch.min_s, 3) + "–" + fixed(r.per_batch.max_s, 3), rate(r.images_per_s),
                       rate(r.images_per_s_min) + "–" + rate(r.images_per_s_max), rate(r.gflops_per_s), fixed(eff, 0),
-                      fixed(r.peak_rss_mb, 0) + (r.peak_rss_is_delta ? "" : "*")});
+                      fixed(r.peak_rss_mb, 0) + (r.peak_rss_is_delta ? "" : "*"), flows::layout_name(r.layout.layout)});
     }
   }
-  return align_columns(rows, 2);
+  std::string out = align_columns(rows, 2);
+  for (const auto& b : results)
+    for (const auto* p : {&b.train, &b.score})
+      if (*p) out += fmt::format("layout of {} {}: {}\n", b.name, p == &b.train ? "train" : "score", (*p)->layout.describe());
+  return out;
 }
 
 /// "keep-freed" when main's keep_freed_memory applied (FLOWOOD_ALLOCATOR=keep-freed), else "system".
@@ -109,6 +114,7 @@ io::Json environment_json(const BenchSettings& s, const BlasInfo& blas, double l
              {"onednn", at::get_mkldnn_version()},
              {"threads", static_cast<int64_t>(torch::get_num_threads())},
              {"cores", static_cast<int64_t>(std::thread::hardware_concurrency())},
+             {"cpu", cpu_description()},
              {"load_average_before", load_before},
              {"competitors", s.contend},
              {"omp_wait_policy", wait_policy.empty() ? io::Json() : io::Json(wait_policy)},

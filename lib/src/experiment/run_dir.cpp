@@ -13,6 +13,7 @@
 #include "flowood/core/device.hpp"
 #include "flowood/core/error.hpp"
 #include "flowood/core/log.hpp"
+#include "flowood/experiment/layout_choice.hpp"
 #include "flowood/flows/factory.hpp"
 #include "flowood/io/atomic_file.hpp"
 #include "flowood/io/json_file.hpp"
@@ -24,7 +25,7 @@ namespace fs = std::filesystem;
 
 namespace flowood::experiment {
 bool may_change_on_resume(const std::string& key) {
-  static const std::vector<std::string> allowed = {"name", "device", "threads", "train.epochs", "train.max_steps",
+  static const std::vector<std::string> allowed = {"name", "device", "threads", "layout", "train.epochs", "train.max_steps",
                                                    "train.checkpoint_every", "train.eval_every", "train.eval_limit",
                                                    "train.log_every", "data.test", "data.ood", "data.roots",
                                                    "data.test_limit"};
@@ -157,6 +158,7 @@ LoadedRun load_run(const std::string& dir, const torch::Device& device, const Co
   out.step = info.step;
   check_config(info.config_text);
   out.model->eval();
+  apply_layout(out.config, *out.model, LayoutWork::kScore, out.config.score.batch_size, device);
   return out;
 }
 

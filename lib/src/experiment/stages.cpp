@@ -13,6 +13,7 @@
 #include "flowood/core/log.hpp"
 #include "flowood/data/registry.hpp"
 #include "flowood/experiment/embeddings.hpp"
+#include "flowood/experiment/layout_choice.hpp"
 #include "flowood/flows/factory.hpp"
 #include "flowood/ood/curves.hpp"
 #include "flowood/train/checkpoint.hpp"
@@ -80,6 +81,7 @@ train::TrainResult train_stage(const config::ExperimentConfig& cfg, const RunPat
   auto model = flows::make_flow(cfg.model);
   model->to(device);
   log().info("{} on {}: {} parameters, run directory {}", model->name(), device.str(), model->num_parameters(), run.dir);
+  apply_layout(cfg, *model, LayoutWork::kTrain, cfg.train.batch_size, device);
 
   train::TrainerOptions options;
   options.train = cfg.train;

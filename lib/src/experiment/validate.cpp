@@ -15,7 +15,7 @@ namespace {
 /// Problems are reported in the order of the sections in an experiment file.
 int section_rank(const std::string& key) {
   const auto section = key.substr(0, key.find_first_of(".["));
-  static const std::vector<std::string> order = {"threads", "seed",  "model",      "data",     "train",
+  static const std::vector<std::string> order = {"threads", "layout", "seed",  "model",      "data",     "train",
                                                  "embedding", "score", "background", "histogram"};
   const auto name = section == "scores" ? std::string("score") : section;
   const auto it = std::find(order.begin(), order.end(), name);

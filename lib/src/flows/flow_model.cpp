@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "flowood/core/error.hpp"
+#include "flowood/flows/layout.hpp"
 #include "flowood/flows/preprocess.hpp"
 
 namespace flowood::flows {
@@ -34,7 +35,7 @@ void MultiScaleFlowImpl::factor_out(int64_t keep) {
 }
 
 FlowResult MultiScaleFlowImpl::forward(const torch::Tensor& x) {
-  auto h = x;
+  auto h = in_layout(x);
   auto logdet = torch::zeros({x.size(0)}, x.options());
   std::vector<torch::Tensor> zs;
   for (size_t i = 0; i < steps_.size(); ++i) {

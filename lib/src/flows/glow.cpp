@@ -9,6 +9,7 @@
 #include "flowood/core/flops.hpp"
 #include "flowood/flows/coupling.hpp"
 #include "flowood/flows/mask.hpp"
+#include "flowood/flows/layout.hpp"
 #include "flowood/flows/squeeze.hpp"
 
 namespace flowood::flows {
@@ -80,7 +81,7 @@ void ActNormImpl::initialize_from(const torch::Tensor& x) {
 
 FlowResult ActNormImpl::forward(const torch::Tensor& x) {
   check_input(x, channels_, "ActNorm");
-  if (!initialized_cache_) {
+  if (!initialized_cache_ && !ShapeProbe::active()) {
     if (is_training() && !initialized())
       initialize_from(x);
     else
@@ -150,7 +151,7 @@ FlowResult InvConv1x1Impl::forward(const torch::Tensor& x) {
   check_input(x, channels_, "1×1 convolution");
   const auto w = weight();
   flops::add_conv2d(x, w);
-  auto y = torch::conv2d(x, w.view({channels_, channels_, 1, 1}));
+  auto y = torch::conv2d(conv_input(x), in_layout(w.view({channels_, channels_, 1, 1})));
   return {y, per_example(log_abs_det(), x)};
 }
 
@@ -159,7 +160,7 @@ torch::Tensor InvConv1x1Impl::inverse(const torch::Tensor& y) {
   const auto w = weight();
   const auto w_inv = at::linalg_inv(at_least_float32(w)).to(w.scalar_type());
   flops::add_conv2d(y, w_inv);
-  return torch::conv2d(y, w_inv.view({channels_, channels_, 1, 1}));
+  return torch::conv2d(conv_input(y), in_layout(w_inv.view({channels_, channels_, 1, 1})));
 }
 
 Shape InvConv1x1Impl::output_shape(const Shape& input) const {

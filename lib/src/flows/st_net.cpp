@@ -8,6 +8,7 @@
 
 #include "flowood/core/error.hpp"
 #include "flowood/core/flops.hpp"
+#include "flowood/flows/layout.hpp"
 #include "flowood/flows/precision.hpp"
 
 namespace flowood::flows {
@@ -124,11 +125,11 @@ HighwayStImpl::HighwayStImpl(const StNetOptions& o) {
 
 torch::Tensor HighwayStImpl::forward(const torch::Tensor& x) {
   flops::add_conv2d(x, in_conv_->weight);
-  auto h = in_conv_->forward(x);
+  auto h = in_conv_->forward(conv_input(x));
   for (size_t i = 0; i < gates_->size(); ++i) {
     flops::add_conv2d(h, gates_->ptr<torch::nn::Conv2dImpl>(i)->weight);
     flops::add_conv2d(h, transforms_->ptr<torch::nn::Conv2dImpl>(i)->weight);
-    const auto g = torch::sigmoid(gates_->ptr<torch::nn::Conv2dImpl>(i)->forward(h));
+    const auto g = torch::sigmoid(gates_->ptr<torch::nn::Conv2dImpl>(i)->forward(conv_input(h)));
     h = transforms_->ptr<torch::nn::Conv2dImpl>(i)->forward(h) * g + h * (1.0 - g);
   }
   flops::add_conv2d(h, out_conv_->weight);
@@ -161,11 +162,11 @@ GlowConvNetStImpl::GlowConvNetStImpl(const StNetOptions& o) {
 
 torch::Tensor GlowConvNetStImpl::forward(const torch::Tensor& x) {
   flops::add_conv2d(x, in_conv_->weight);
-  auto h = torch::relu(in_conv_->forward(x));
+  auto h = torch::relu(in_conv_->forward(conv_input(x)));
   flops::add_conv2d(h, mid_conv_->weight);
-  h = torch::relu(mid_conv_->forward(h));
+  h = torch::relu(mid_conv_->forward(conv_input(h)));
   flops::add_conv2d(h, out_conv_->weight);
-  return out_conv_->forward(h);
+  return out_conv_->forward(conv_input(h));
 }
 
 // ---- mlp -----------------------------------------------------------------------------------

@@ -10,6 +10,7 @@
 
 #include "flowood/core/error.hpp"
 #include "flowood/core/flops.hpp"
+#include "flowood/flows/layout.hpp"
 
 namespace flowood::flows {
 namespace {
@@ -58,13 +59,13 @@ torch::Tensor WNConv2dImpl::weight() const { return at::_weight_norm(weight_v, w
 
 torch::Tensor WNConv2dImpl::conv(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) const {
   flops::add_conv2d(x, weight_v);
-  return torch::conv2d(x, w, b, /*stride=*/1, /*padding=*/options.kernel_size() / 2);
+  return torch::conv2d(conv_input(x), in_layout(w), b, /*stride=*/1, /*padding=*/options.kernel_size() / 2);
 }
 
 torch::Tensor WNConv2dImpl::forward(const torch::Tensor& x) {
   const auto now = folding_scope();
   if (now == 0) return conv(x, weight(), bias);
-  if (cached_.scope != now) cached_ = {now, weight(), bias};
+  if (cached_.scope != now) cached_ = {now, in_layout(weight()), bias};
   return conv(x, cached_.weight, cached_.bias);
 }
 
@@ -75,7 +76,7 @@ torch::Tensor WNConv2dImpl::forward_norm(const torch::Tensor& x, torch::nn::Batc
   if (folded_.scope != now) {
     const auto inv_std = norm.weight / torch::sqrt(norm.running_var + o.eps());
     const auto b = bias.defined() ? bias : torch::zeros_like(norm.running_mean);
-    folded_ = {now, weight() * inv_std.view({-1, 1, 1, 1}), (b - norm.running_mean) * inv_std + norm.bias};
+    folded_ = {now, in_layout(weight() * inv_std.view({-1, 1, 1, 1})), (b - norm.running_mean) * inv_std + norm.bias};
   }
   return conv(x, folded_.weight, folded_.bias);
 }

@@ -28,6 +28,7 @@ name: tiny
 seed: 1
 device: cpu
 threads: 1   # pinned: the scripts compare runs bit for bit, and threads: 0 follows the machine's load
+layout: channels-last   # pinned for the same reason (auto measures); and every verb runs channels-last
 model:
   in_shape: [1, 8, 8]
   num_scales: 2

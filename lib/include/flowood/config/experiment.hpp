@@ -104,7 +104,8 @@ struct ExperimentConfig {
   std::string name = "experiment";
   int64_t seed = 0;
   std::string device = "auto";                   ///< auto | cpu | cuda | cuda:N
-  int64_t threads = 0;                           ///< intra-op threads (0 = one per core)
+  int64_t threads = 0;                           ///< intra-op threads (0 = the free CPUs this process may use)
+  std::string layout = "auto";                   ///< auto | nchw | channels-last
   ModelConfig model;
   DataConfig data;
   EmbeddingConfig embedding;
@@ -121,7 +122,11 @@ void visit_fields(Config& c, Visitor&& v) {
   v("name", c.name, "Experiment name, shown in summaries and manifests.");
   v("seed", c.seed, "Seed of every random draw (initialisation, shuffling, dequantisation noise).");
   v("device", c.device, "auto (CUDA when available), cpu, cuda or cuda:N.");
-  v("threads", c.threads, "Intra-op CPU threads; 0 = one per core.");
+  v("threads", c.threads,
+    "Intra-op CPU threads; 0 = the CPUs this process may run on, less those busy with other work at start.");
+  v("layout", c.layout,
+    "Memory layout of the activations: nchw, channels-last, or auto (the faster on this machine, measured on the "
+    "model's convolutions and cached; docs/performance.md#layout).");
   v("model.flow", c.model.flow,
     "Flow architecture: realnvp (multi-scale), coupling (a stack of couplings on the full image, "
     "model.masks), glow, tabular (couplings on vectors [D], model.masks).");

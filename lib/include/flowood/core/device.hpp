@@ -28,6 +28,11 @@ int busy_cpus(double seconds);
 /// `busy` receives the busy CPUs seen.
 int auto_threads(int* busy = nullptr);
 
+/// The CPU as /proc/cpuinfo names it, with the vector extensions that decide which kernels are
+/// fast, e.g. "Intel(R) Xeon(R) … [avx2 avx512f avx512_bf16 amx_bf16]"; "unknown CPU" where
+/// /proc/cpuinfo is unreadable. Keys the cached layout choice and heads bench's report.
+std::string cpu_description();
+
 /// This machine's memory in bytes: MemTotal of /proc/meminfo, or the cgroup's memory.max when that
 /// is lower (containers, Slurm jobs); 0 when neither can be read.
 double memory_bytes();

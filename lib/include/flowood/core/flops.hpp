@@ -8,6 +8,7 @@
 /// With no Counter alive anywhere, each report costs one relaxed atomic load and a branch.
 #include <atomic>
 #include <cstdint>
+#include <vector>
 
 #include <ATen/core/Tensor.h>
 
@@ -36,6 +37,17 @@ inline void add_linear(const at::Tensor& input, const at::Tensor& weight) {
   if (enabled()) detail::add_linear_slow(input, weight);
 }
 
+/// One distinct convolution a forward pass ran: per-example input [in_channels, height, width],
+/// kernel [out_channels, in_channels, kernel, kernel] ("same" padding, stride 1), and how often.
+struct ConvShape {
+  int64_t in_channels = 0, out_channels = 0, kernel = 0, height = 0, width = 0;
+  int64_t calls = 0;
+  bool same_as(const ConvShape& o) const {
+    return in_channels == o.in_channels && out_channels == o.out_channels && kernel == o.kernel && height == o.height &&
+           width == o.width;
+  }
+};
+
 /// Counts the work reported on this thread while it is alive. Counters nest: an inner Counter's
 /// work is added to the enclosing one when it ends. Not copyable; end it on the thread that
 /// made it.
@@ -52,6 +64,8 @@ class Counter {
   int64_t linear() const noexcept { return linear_; }
   /// Everything so far.
   int64_t total() const noexcept { return conv_ + linear_; }
+  /// The distinct convolutions so far, in order of first use (what the layout choice times).
+  const std::vector<ConvShape>& conv_shapes() const noexcept { return shapes_; }
 
  private:
   friend void detail::add_conv2d_slow(const at::Tensor&, const at::Tensor&);
@@ -59,6 +73,8 @@ class Counter {
   Counter* parent_ = nullptr;
   int64_t conv_ = 0;
   int64_t linear_ = 0;
+  std::vector<ConvShape> shapes_;
+  void add_shape(const ConvShape& shape);
 };
 
 }  // namespace flowood::flops

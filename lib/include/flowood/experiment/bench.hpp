@@ -8,6 +8,7 @@
 
 #include "flowood/config/experiment.hpp"
 #include "flowood/core/blas.hpp"
+#include "flowood/experiment/layout_choice.hpp"
 #include "flowood/flows/flow_model.hpp"
 #include "flowood/io/json_file.hpp"
 
@@ -69,6 +70,7 @@ struct PhaseResult {
   double gflops_per_s = 0;      ///< FLOPs per image (3× forward for training) × images/s
   double peak_rss_mb = 0;       ///< peak RSS during the phase minus RSS before it (or the process peak)
   bool peak_rss_is_delta = true;  ///< false when the peak could not be reset (then: the process peak so far)
+  LayoutChoice layout;            ///< the memory layout the phase ran in, and why
 };
 
 /// The machine's convolution and matmul throughput measured here, now.
