@@ -1,5 +1,4 @@
-// flowood score: one score method (loglik, bpd, input-complexity, likelihood-ratio, typicality,
-// waic, bn-train) on a dataset under a trained run.
+// flowood score: one score method (docs/scores.md) on a dataset under a trained run.
 #include <algorithm>
 #include <cstdio>
 #include <unistd.h>
@@ -41,6 +40,7 @@ struct ScoreOptions {
   std::string background;
   std::vector<std::string> ensemble;
   std::string reference;
+  std::string heldout;
   std::string precision = "fp32";
 };
 
@@ -62,7 +62,7 @@ void run_score(const ScoreOptions& o) {
   options.samples = o.samples > 0 ? o.samples : cfg.score.samples;
   options.seed = static_cast<uint64_t>(o.seed >= 0 ? o.seed : cfg.seed);
   experiment::MethodScorer scorer(run, o.run_dir, options, o.limit,
-                                  experiment::default_sources(o.run_dir, cfg, o.background, o.ensemble, o.reference),
+                                  experiment::default_sources(o.run_dir, cfg, o.background, o.ensemble, o.reference, o.heldout),
                                   yaml_codec());
   // A current file (same metadata) is reused; otherwise it is replaced atomically when the table is
   // ready. The .npy is written first under a pending name and moved into place after the CSV, so a
@@ -122,7 +122,11 @@ void register_score(CLI::App& app) {
   cmd->add_option("--ensemble", o->ensemble,
                   "waic: another ensemble member's run directory, repeatable (default: RUN/ensemble/*)");
   cmd->add_option("--reference", o->reference,
-                  "typicality: held-out in-distribution spec (default: score.typicality_reference, else data.train)");
+                  "typicality: in-distribution spec of the entropy estimate (default: score.typicality_reference, "
+                  "else data.train)");
+  cmd->add_option("--heldout", o->heldout,
+                  "typicality: held-out in-distribution spec of the threshold (default: score.typicality_heldout, else "
+                  "data.test after data.test_limit)");
   cmd->callback([o] { run_score(*o); });
 }
 

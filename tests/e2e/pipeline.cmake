@@ -33,6 +33,10 @@ flowood_add_e2e_test(tabular_run
 flowood_add_e2e_test(score_methods
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/score_methods.sh ${FLOWOOD} ${E2E_WORK}
   PASS_REGEX "score methods ok" TIMEOUT 900)
+# The fitted scores (level-ratio, dose, gradient) and the held-out typicality threshold.
+flowood_add_e2e_test(score_fitted
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/score_fitted.sh ${FLOWOOD} ${E2E_WORK}
+  PASS_REGEX "fitted scores ok" TIMEOUT 600)
 # Sweeps: a local 2 × 3 grid, aggregate, a failing run, the Slurm array script and preemption.
 flowood_add_e2e_test(sweep
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/sweep.sh ${FLOWOOD} ${E2E_WORK}

@@ -234,7 +234,8 @@ std::vector<DatasetKind> build_kinds() {
       {"classes", "LIST", "keep the examples whose label is in LIST (label values or class names, comma-separated)"},
       {"part", "train|test", "keep one part of a seeded random split of the (class-filtered) examples"},
       {"holdout", "F", "fraction of the examples in the test part (default 0.1)"},
-      {"part_seed", "N", "seed of the split (default 0)"}};
+      {"part_seed", "N", "seed of the split (default 0)"},
+      {"skip", "N", "drop the first N examples left after the other options"}};
   for (auto& kind : kinds) kind.options.insert(kind.options.end(), selection.begin(), selection.end());
   return kinds;
 }

@@ -111,6 +111,12 @@ torch::Tensor select_examples(const DatasetSpec& spec, int64_t n, const torch::T
     const auto chosen = *part == "test" ? perm.narrow(0, 0, n_test) : perm.narrow(0, n_test, m - n_test);
     keep = std::get<0>(torch::sort(keep.index_select(0, chosen)));
   }
+  if (spec.has_option("skip")) {
+    const auto skip = spec_int_option(spec, "skip", 0, 0, INT64_MAX);
+    if (skip >= keep.size(0))
+      throw DataError(text, fmt::format("option skip={}: only {} examples are there to skip", skip, keep.size(0)));
+    keep = keep.narrow(0, skip, keep.size(0) - skip);
+  }
   if (keep.size(0) == 0) throw DataError(text, "the selection (classes/part options) keeps no example");
   return keep;
 }

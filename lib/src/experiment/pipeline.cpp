@@ -29,11 +29,13 @@ TrainedRuns train_runs(const config::ExperimentConfig& cfg, const RunPaths& path
   // missing file must not wait for the end of training to be reported.
   std::vector<std::string> specs = {cfg.data.train, cfg.data.test};
   specs.insert(specs.end(), cfg.data.ood.begin(), cfg.data.ood.end());
-  if (!cfg.score.typicality_reference.empty()) specs.push_back(cfg.score.typicality_reference);
+  for (const auto* spec : {&cfg.score.typicality_reference, &cfg.score.typicality_heldout, &cfg.score.fit_data})
+    if (!spec->empty()) specs.push_back(*spec);
   if (!cfg.train.negative.data.empty()) specs.push_back(cfg.train.negative.data);
   for (const auto& spec : specs) data::check_dataset_available(spec, roots_of(cfg));
   TrainedRuns out;
   out.sources.typicality_reference = cfg.score.typicality_reference;
+  out.sources.typicality_heldout = cfg.score.typicality_heldout;
   const auto stage = [&](const config::ExperimentConfig& c, const std::string& dir, const char* what) {
     if (what) log().info("training the {} in {}", what, dir);
     const auto trained = train_one(c, RunPaths{dir});

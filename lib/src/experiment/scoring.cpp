@@ -1,10 +1,13 @@
 #include "flowood/experiment/scoring.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <functional>
 #include <limits>
+#include <sstream>
+#include <utility>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -15,7 +18,10 @@
 #include "flowood/flows/preprocess.hpp"
 #include "flowood/experiment/embeddings.hpp"
 #include "flowood/experiment/stages.hpp"
+#include "flowood/io/json_file.hpp"
 #include "flowood/ood/classifier_scores.hpp"
+#include "flowood/ood/gradient.hpp"
+#include "flowood/ood/statistics.hpp"
 
 namespace fs = std::filesystem;
 
@@ -71,6 +77,10 @@ std::string step_list(const std::vector<std::unique_ptr<LoadedRun>>& runs) {
 
 
 using Meta = std::map<std::string, std::string>;
+
+std::string seconds_since(std::chrono::steady_clock::time_point start) {
+  return fmt::format("{:.2f}", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+}
 
 /// One score method: the metadata known before computing (a score file whose metadata match is
 /// reused) and the computation from the run's log-likelihood table `base`.
@@ -131,6 +141,118 @@ std::vector<double> logits_score(const embedding::Embeddings& e, const std::stri
                                             "gives them; a torchscript module or a feature file does not)",
                                             energy ? "energy" : "msp", spec));
   return energy ? ood::negative_energy(e.logits) : ood::max_softmax_probability(e.logits);
+}
+
+/// The noise scheme of every score file: files from before the per-set noise are recomputed.
+constexpr const char* kNoiseScheme = "per-set";
+
+std::string fit_spec(const MethodScorer& s) {
+  return score_config(s).fit_data.empty() ? s.run().config.data.train : score_config(s).fit_data;
+}
+
+/// The metadata a fit must match to be reused (the model, its noise and the fit data).
+io::Json fit_meta(const MethodScorer& s) {
+  io::Json m = io::Json::object();
+  m["model"] = s.run_dir();
+  m["step"] = s.run().step;
+  m["fit_data"] = fit_spec(s);
+  m["fit_limit"] = score_config(s).fit_limit;
+  m["seed"] = s.options().seed;
+  m["samples"] = s.options().samples;
+  m["noise"] = kNoiseScheme;
+  m["precision"] = flows::precision_name(flows::st_precision());
+  return m;
+}
+
+/// A fit stored at `path` whose metadata equal `meta`, or null (absent, damaged or stale: refitted).
+io::Json read_fit(const std::string& path, const io::Json& meta) {
+  if (!fs::exists(path)) return nullptr;
+  try {
+    auto j = io::read_json_file(path);
+    if (io::json_at(j, "meta") == meta) return j;
+    log().info("fit {} was made for another model or data: fitting again", path);
+  } catch (const Error& e) {
+    log().warn("fit {} is unreadable ({}): fitting again", path, e.what());
+  }
+  return nullptr;
+}
+
+void write_fit(const std::string& path, const io::Json& fit) {
+  try {
+    fs::create_directories(fs::path(path).parent_path());
+    io::write_json_file(path, fit);
+  } catch (const std::exception& e) {
+    log().warn("cannot save the fit at {} ({}); it is used for this command only", path, e.what());
+  }
+}
+
+std::vector<double> json_values(const io::Json& array, const std::string& source) {
+  if (!array.is_array()) throw DataError(source, "a fit's values must be an array");
+  std::vector<double> v;
+  v.reserve(array.size());
+  for (const auto& x : array) v.push_back(io::json_number(x));
+  return v;
+}
+
+/// DoSE's density estimates, fitted on the fit set's statistics (or read back from RUN/fits/dose.json).
+std::pair<std::vector<ood::Kde>, std::vector<std::string>> dose_fit(MethodScorer& s) {
+  const auto path = s.fit_file("dose");
+  const auto meta = fit_meta(s);
+  std::vector<ood::Kde> kdes;
+  std::vector<std::string> names;
+  if (const auto j = read_fit(path, meta); !j.is_null()) {
+    for (const auto& st : io::json_at(j, "statistics")) {
+      names.push_back(io::json_string(io::json_at(st, "name")));
+      kdes.push_back({json_values(io::json_at(st, "points"), path), io::json_number(io::json_at(st, "bandwidth"))});
+      if (kdes.back().points.empty() || !(kdes.back().bandwidth > 0)) throw DataError(path, "a statistic has no points or a bandwidth <= 0");
+    }
+    log().info("dose fit read from {} ({} statistics)", path, kdes.size());
+    return {kdes, names};
+  }
+  const auto spec = fit_spec(s);
+  const auto table = s.loglik_of(s.run(), s.run_dir(), spec, s.cache_file(s.run_dir(), spec), false, score_config(s).fit_limit);
+  io::Json stats = io::Json::array();
+  for (auto& st : ood::dose_statistics(loglik_terms(table))) {
+    kdes.push_back(ood::fit_kde(st.values, spec + " (" + st.name + ")"));
+    names.push_back(st.name);
+    stats.push_back({{"name", st.name}, {"bandwidth", kdes.back().bandwidth}, {"points", kdes.back().points}});
+  }
+  log().info("dose fitted on {} examples of {}: {} statistics, saved to {}", table.num_rows(), spec, kdes.size(), path);
+  write_fit(path, {{"meta", meta}, {"statistics", stats}});
+  return {kdes, names};
+}
+
+/// The gradient score's references, fitted on the fit set (or read back from RUN/fits/gradient.json).
+std::vector<ood::StandardizedReference> gradient_fit(MethodScorer& s) {
+  const auto path = s.fit_file("gradient");
+  const auto meta = fit_meta(s);
+  std::vector<ood::StandardizedReference> refs;
+  if (const auto j = read_fit(path, meta); !j.is_null()) {
+    for (const auto& st : io::json_at(j, "statistics")) {
+      ood::StandardizedReference r;
+      r.name = io::json_string(io::json_at(st, "name"));
+      r.mean = io::json_number(io::json_at(st, "mean"));
+      r.sd = io::json_number(io::json_at(st, "sd"));
+      r.abs_z = json_values(io::json_at(st, "abs_z"), path);
+      if (!(r.sd > 0) || r.abs_z.empty() || !std::is_sorted(r.abs_z.begin(), r.abs_z.end()))
+        throw DataError(path, fmt::format("statistic {}: sd <= 0 or abs_z empty or unsorted", r.name));
+      refs.push_back(std::move(r));
+    }
+    log().info("gradient fit read from {} ({} statistics)", path, refs.size());
+    return refs;
+  }
+  const auto spec = fit_spec(s);
+  const auto dataset = load_for_model(s.run().config, spec, score_config(s).fit_limit, s.run_dir());
+  log().info("gradient: per-example gradients of {} examples of {} for the fit", dataset.size(), spec);
+  auto options = s.options();
+  options.limit = score_config(s).fit_limit;
+  io::Json stats = io::Json::array();
+  for (const auto& st : ood::gradient_statistics(*s.run().model.ptr(), dataset, options)) {
+    refs.push_back(ood::standardize_reference(st, spec + " (" + st.name + ")"));
+    stats.push_back({{"name", st.name}, {"mean", refs.back().mean}, {"sd", refs.back().sd}, {"abs_z", refs.back().abs_z}});
+  }
+  write_fit(path, {{"meta", meta}, {"statistics", stats}});
+  return refs;
 }
 
 /// The method table: every name of ood::score_methods() has a row.
@@ -199,6 +321,7 @@ const std::map<std::string, Method>& method_table() {
           const auto& ref = s.typicality_reference();
           meta["batch_m"] = std::to_string(score_config(s).typicality_batch);
           meta["reference"] = reference_spec(s);
+          meta["heldout"] = s.typicality_heldout_spec();
           meta["entropy"] = fmt::format("{}", ref.entropy);
           meta["threshold"] = fmt::format("{}", ref.threshold);
         },
@@ -222,6 +345,50 @@ const std::map<std::string, Method>& method_table() {
           table.add_column("typicality", std::move(eps));
           table.add_column("mean_nll", std::move(mean_nll));
           return table;
+        }}},
+      {"level-ratio",
+       {true, nullptr,
+        [](MethodScorer&, const std::string&, const io::CsvTable& base, Meta& meta) {
+          const auto terms = loglik_terms(base);
+          std::vector<std::pair<std::string, std::vector<double>>> columns = {{"level-ratio", ood::level_ratio(terms)},
+                                                                              {"loglik", terms.loglik}};
+          for (size_t l = 0; l < terms.level.size(); ++l)
+            columns.emplace_back(fmt::format("loglik_level{}", l), terms.level[l]);
+          meta["level_dims"] = base.meta.count("level_dims") ? base.meta.at("level_dims") : "";
+          return per_example_table(base, meta, std::move(columns));
+        }}},
+      {"dose",
+       {true,
+        [](MethodScorer& s, const std::string&, Meta& meta) {
+          meta["fit_data"] = fit_spec(s);
+          meta["fit_limit"] = std::to_string(score_config(s).fit_limit);
+        },
+        [](MethodScorer& s, const std::string&, const io::CsvTable& base, Meta& meta) {
+          const auto [kdes, names] = dose_fit(s);
+          const auto stats = ood::dose_statistics(loglik_terms(base));
+          std::vector<std::pair<std::string, std::vector<double>>> columns = {{"dose", ood::dose_scores(kdes, names, stats)}};
+          for (size_t j = 0; j < stats.size(); ++j)
+            columns.emplace_back("logkde_" + stats[j].name, ood::kde_log_density(kdes[j], stats[j].values));
+          return per_example_table(base, meta, std::move(columns));
+        }}},
+      {"gradient",
+       {true,
+        [](MethodScorer& s, const std::string&, Meta& meta) {
+          meta["fit_data"] = fit_spec(s);
+          meta["fit_limit"] = std::to_string(score_config(s).fit_limit);
+        },
+        [](MethodScorer& s, const std::string& spec, const io::CsvTable& base, Meta& meta) {
+          const auto refs = gradient_fit(s);
+          const auto dataset = load_for_model(s.run().config, spec, s.limit(), s.run_dir());
+          log().info("gradient: per-example gradients of {} examples of {}", dataset.size(), dataset.spec);
+          auto options = s.options();
+          options.limit = s.limit();
+          const auto stats = ood::gradient_statistics(*s.run().model.ptr(), dataset, options);
+          if (stats.back().values.size() != base.num_rows())
+            throw Error(fmt::format("gradient: {} examples of {} against {} log-likelihoods", stats.back().values.size(), spec, base.num_rows()));
+          std::vector<std::pair<std::string, std::vector<double>>> columns = {{"gradient", ood::fisher_scores(refs, stats)}};
+          for (const auto& st : stats) columns.emplace_back(st.name == "loglik" ? "loglik" : st.name, st.values);
+          return per_example_table(base, meta, std::move(columns));
         }}},
       {"msp", classifier_method("msp", [](MethodScorer& s, const embedding::Embeddings& e) {
          return logits_score(e, s.run().config.data.test, false);
@@ -308,11 +475,13 @@ std::map<std::string, std::string> MethodScorer::base_meta(const std::string& me
           {"samples", std::to_string(options_.samples)},
           {"seed", std::to_string(options_.seed)},
           {"limit", std::to_string(limit_)},
+          {"noise", kNoiseScheme},
           {"precision", flows::precision_name(flows::st_precision())}};
 }
 
 io::CsvTable MethodScorer::loglik_of(const LoadedRun& model, const std::string& model_dir, const std::string& spec,
-                                     const std::string& cache_csv, bool bn_train) {
+                                     const std::string& cache_csv, bool bn_train, int64_t limit) {
+  if (limit < 0) limit = limit_;
   std::map<std::string, std::string> meta = {{"spec", spec},
                                              {"score", "loglik"},
                                              {"higher_is_in", "true"},
@@ -320,23 +489,32 @@ io::CsvTable MethodScorer::loglik_of(const LoadedRun& model, const std::string& 
                                              {"step", std::to_string(model.step)},
                                              {"samples", std::to_string(options_.samples)},
                                              {"seed", std::to_string(options_.seed)},
-                                             {"limit", std::to_string(limit_)},
+                                             {"limit", std::to_string(limit)},
+                                             {"noise", kNoiseScheme},
                                              {"precision", flows::precision_name(flows::st_precision())}};
   if (score_file_is_current(cache_csv, meta)) {
     log().info("scores of {} under {} are current: {}", spec, model_dir, cache_csv);
     return io::read_score_csv(cache_csv);
   }
-  const auto dataset = load_for_model(model.config, spec, limit_, model_dir);
+  const auto dataset = load_for_model(model.config, spec, limit, model_dir);
   if (dataset.size() == 0)
     throw DataError(dataset.spec, "no examples to score (the selection or --limit left none)");
   auto options = options_;
   options.batch_norm_train_mode = bn_train;
   log().info("scoring {} under {} ({} examples, {} sample{} each{})", dataset.spec, model_dir, dataset.size(),
              options.samples, options.samples == 1 ? "" : "s", bn_train ? ", batch norm in train mode" : "");
+  const auto started = std::chrono::steady_clock::now();
   const auto scores = ood::score_loglik(*model.model.ptr(), dataset, options);
   check_finite_loglik(scores.loglik, dataset.spec, model_dir, model.step);
   meta["dataset"] = dataset.spec;
+  meta["level_dims"] = fmt::format("{}", fmt::join(scores.level_dims, ";"));
+  meta["seconds"] = seconds_since(started);
   auto table = io::make_loglik_score_table(scores.loglik, scores.bpd, labels_of(dataset), meta);
+  table.add_column("loglik_outside", scores.outside);
+  for (size_t l = 0; l < scores.level.size(); ++l) {
+    table.add_column(fmt::format("loglik_level{}", l), scores.level[l]);
+    table.add_column(fmt::format("sqnorm_level{}", l), scores.sqnorm[l]);
+  }
   if (!cache_csv.empty()) {
     fs::create_directories(fs::path(cache_csv).parent_path());
     io::write_score_csv(cache_csv, table);
@@ -374,15 +552,20 @@ const ood::TypicalityReference& MethodScorer::typicality_reference() {
   if (!reference_) {
     const auto& cfg = run_.config;
     const auto spec = reference_spec(*this);
+    const auto heldout = typicality_heldout_spec();
     const auto table = own_loglik(spec);
+    const auto held = heldout == spec ? table : own_loglik(heldout);
     ood::TypicalityOptions o;
     o.batch = cfg.score.typicality_batch;
     o.bootstrap = cfg.score.typicality_bootstrap;
     o.alpha = cfg.score.typicality_alpha;
     o.seed = static_cast<uint64_t>(cfg.seed);
-    reference_ = std::make_unique<ood::TypicalityReference>(ood::typicality_reference(table.column(io::kScoreLoglikColumn), o));
-    log().info("typicality reference {}: {} examples, entropy estimate {:.2f} nats, threshold {:.3f} nats (M = {}, alpha {})",
-               spec, reference_->n, reference_->entropy, reference_->threshold, o.batch, o.alpha);
+    reference_ = std::make_unique<ood::TypicalityReference>(ood::typicality_reference(
+        table.column(io::kScoreLoglikColumn), held.column(io::kScoreLoglikColumn), o));
+    log().info("typicality: entropy estimate {:.2f} nats from {} ({} examples), threshold {:.3f} nats from {} ({} "
+               "examples; M = {}, alpha {})",
+               reference_->entropy, spec, reference_->n, reference_->threshold, heldout, reference_->n_heldout, o.batch,
+               o.alpha);
   }
   return *reference_;
 }
@@ -399,7 +582,10 @@ io::CsvTable MethodScorer::score(const std::string& method, const std::string& s
   }
   const auto base = impl.needs_loglik ? own_loglik(spec) : io::CsvTable{};
   if (!base.columns.empty()) meta["dataset"] = base.meta.at("dataset");
+  const auto started = std::chrono::steady_clock::now();
   auto table = impl.compute(*this, spec, base, meta);
+  // The method's own time, beyond the log-likelihoods it starts from (their file has theirs).
+  if (method != "loglik" && method != "bpd") table.meta["seconds"] = seconds_since(started);
   if (!out_csv.empty()) {
     fs::create_directories(fs::path(out_csv).parent_path());
     if (before_write) before_write(table);
@@ -408,9 +594,53 @@ io::CsvTable MethodScorer::score(const std::string& method, const std::string& s
   return table;
 }
 
+std::string MethodScorer::typicality_heldout_spec() const {
+  if (!sources_.typicality_heldout.empty()) return sources_.typicality_heldout;
+  const auto& cfg = run_.config;
+  if (!cfg.score.typicality_heldout.empty()) return cfg.score.typicality_heldout;
+  // The in-distribution test examples this run never scores: data.test after its first data.test_limit.
+  if (cfg.data.test_limit > 0) {
+    const auto spec = cfg.data.test + (cfg.data.test.find('?') == std::string::npos ? "?" : "&") +
+                      fmt::format("skip={}", cfg.data.test_limit);
+    try {
+      if (load_for_model(cfg, spec, 1, run_dir_).size() > 0) return spec;
+    } catch (const DataError&) {
+      // fewer test examples than data.test_limit: none left over
+    }
+  }
+  static bool warned = false;
+  if (!std::exchange(warned, true))
+    log().warn("typicality: no held-out in-distribution data (set score.typicality_heldout, or data.test_limit below "
+               "the test set's size); the threshold comes from {}, so fewer than 1 - alpha of in-distribution batches "
+               "will be accepted", reference_spec(*this));
+  return reference_spec(*this);
+}
+
+std::string MethodScorer::fit_file(const std::string& method) const { return run_dir_ + "/fits/" + method + ".json"; }
+
+ood::LoglikScores loglik_terms(const io::CsvTable& t) {
+  ood::LoglikScores s;
+  s.loglik = t.column(io::kScoreLoglikColumn);
+  s.bpd = t.column(io::kScoreBpdColumn);
+  s.outside = t.column("loglik_outside");
+  const auto dims = t.meta_at("level_dims");
+  std::stringstream in(dims);
+  for (std::string d; std::getline(in, d, ';');) {
+    const auto l = s.level.size();
+    s.level.push_back(t.column(fmt::format("loglik_level{}", l)));
+    s.sqnorm.push_back(t.column(fmt::format("sqnorm_level{}", l)));
+    try {
+      s.level_dims.push_back(std::stoll(d));
+    } catch (const std::exception&) {
+      throw IoError(t.source, fmt::format("metadata level_dims: '{}' is not a list of integers", dims));
+    }
+  }
+  return s;
+}
+
 MethodSources default_sources(const std::string& run_dir, const config::ExperimentConfig& config,
                               const std::string& background, const std::vector<std::string>& ensemble,
-                              const std::string& reference) {
+                              const std::string& reference, const std::string& heldout) {
   MethodSources s;
   s.background_dir = background.empty() ? run_dir + "/background" : background;
   s.ensemble_dirs = ensemble;
@@ -421,6 +651,7 @@ MethodSources default_sources(const std::string& run_dir, const config::Experime
     std::sort(s.ensemble_dirs.begin(), s.ensemble_dirs.end());
   }
   s.typicality_reference = reference.empty() ? config.score.typicality_reference : reference;
+  s.typicality_heldout = heldout;
   return s;
 }
 

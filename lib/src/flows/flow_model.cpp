@@ -34,9 +34,12 @@ void MultiScaleFlowImpl::factor_out(int64_t keep) {
   shapes_.push_back(kept);
 }
 
-FlowResult MultiScaleFlowImpl::forward(const torch::Tensor& x) {
+FlowResult MultiScaleFlowImpl::forward(const torch::Tensor& x) { return forward_levels(x, nullptr); }
+
+FlowResult MultiScaleFlowImpl::forward_levels(const torch::Tensor& x, std::vector<Level>* levels) {
   auto h = in_layout(x);
   auto logdet = torch::zeros({x.size(0)}, x.options());
+  auto level_logdet = logdet;  // since the last factor-out
   std::vector<torch::Tensor> zs;
   for (size_t i = 0; i < steps_.size(); ++i) {
     const auto& step = steps_[i];
@@ -45,13 +48,19 @@ FlowResult MultiScaleFlowImpl::forward(const torch::Tensor& x) {
       auto r = step.layer->forward(h);
       h = std::move(r.y);
       logdet = logdet + r.logdet;
+      if (levels) level_logdet = level_logdet + r.logdet;
     } else {
       zs.push_back(h.narrow(1, step.keep, h.size(1) - step.keep).flatten(1));
       h = h.narrow(1, 0, step.keep);
+      if (levels) {
+        levels->push_back({zs.back(), level_logdet});
+        level_logdet = torch::zeros_like(logdet);
+      }
     }
   }
   if (step_observer_) step_observer_(steps_.size(), h);
   zs.push_back(h.flatten(1));
+  if (levels) levels->push_back({zs.back(), level_logdet});
   return {torch::cat(zs, 1), logdet};
 }
 
@@ -176,6 +185,20 @@ FlowResult FlowModelImpl::forward_with_noise(const torch::Tensor& x, const torch
   auto pre = dequantize_logit(x, u);
   auto out = body_->forward(pre.y);
   return {out.y, out.logdet + pre.logdet};
+}
+
+FlowModelImpl::Terms FlowModelImpl::likelihood_terms(const torch::Tensor& x, const torch::Tensor& u) {
+  Terms t;
+  if (preprocessing_ == Preprocessing::kNone) {
+    t.result = body_->forward_levels(x, &t.levels);
+    t.outside = torch::zeros_like(t.result.logdet);
+    return t;
+  }
+  auto pre = dequantize_logit(x, u);
+  auto out = body_->forward_levels(pre.y, &t.levels);
+  t.result = {out.y, out.logdet + pre.logdet};
+  t.outside = pre.logdet - static_cast<double>(dim()) * std::log(256.0);
+  return t;
 }
 
 torch::Tensor FlowModelImpl::log_prob_from(const FlowResult& r) const {

@@ -23,6 +23,10 @@ std::vector<config::ConfigProblem> check_scores(const std::vector<std::string>& 
       p.push_back({key, fmt::format("'{}' is listed twice", scores[i])});
     if (tabular && scores[i] == "input-complexity")
       p.push_back({key, "input-complexity compresses images; flow tabular has feature rows"});
+    const bool levels = (m.flow == "realnvp" && m.num_scales >= 2) || (m.flow == "glow" && m.multi_scale && m.num_scales >= 2);
+    if (scores[i] == "level-ratio" && !levels)
+      p.push_back({key, fmt::format("level-ratio needs a flow with two or more levels: realnvp or glow (multi_scale) "
+                                    "with num_scales >= 2 (flow {}, num_scales {})", m.flow, m.num_scales)});
     if (scores[i] == "bn-train" && (tabular || m.flow == "glow" || !m.batch_norm))
       p.push_back({key, fmt::format("bn-train needs batch norm in the st-networks (flow {}, batch_norm {})", m.flow,
                                     m.batch_norm)});

@@ -24,6 +24,13 @@ const std::vector<ScoreMethodInfo>& score_methods() {
        "|mean NLL of a batch of M − entropy estimate|, per batch (Nalisnick et al. 2019b)"},
       {"waic", true, true, "nats", "mean − variance of log p(x) over an ensemble of runs (Choi et al. 2018)"},
       {"bn-train", true, true, "nats", "log p(x) with batch norm in train mode, statistics of the scored batch (Song et al. 2019)"},
+      {"level-ratio", true, true, "nats/dim",
+       "last level's log-likelihood contribution per dimension − the first level's (after Schirrmeister et al. 2020)"},
+      {"dose", true, true, "nats",
+       "Σ log KDE of summary statistics (log p(x), log-det, ‖z‖², per level) fitted on training data (Morningstar et "
+       "al. 2021)"},
+      {"gradient", false, true, "χ²",
+       "Fisher's combination of per-layer gradient-norm and log p(x) p-values (Bergamin et al. 2022)"},
       {"msp", true, true, "probability",
        "maximum softmax probability of the embedding run's classifier (Hendrycks & Gimpel 2017)"},
       {"energy", true, true, "logits", "negative free energy logsumexp of the classifier's logits (Liu et al. 2020)"},
@@ -126,6 +133,11 @@ std::vector<double> waic(const std::vector<std::vector<double>>& loglik) {
 }
 
 TypicalityReference typicality_reference(const std::vector<double>& reference, const TypicalityOptions& o) {
+  return typicality_reference(reference, reference, o);
+}
+
+TypicalityReference typicality_reference(const std::vector<double>& reference, const std::vector<double>& heldout,
+                                         const TypicalityOptions& o) {
   if (o.batch < 1) throw ConfigError("score.typicality_batch", fmt::format("must be >= 1 (got {})", o.batch));
   if (o.bootstrap < 1) throw ConfigError("score.typicality_bootstrap", fmt::format("must be >= 1 (got {})", o.bootstrap));
   if (!(o.alpha > 0 && o.alpha < 1)) throw ConfigError("score.typicality_alpha", fmt::format("must be in (0, 1) (got {})", o.alpha));
@@ -133,8 +145,13 @@ TypicalityReference typicality_reference(const std::vector<double>& reference, c
   if (n < o.batch)
     throw ConfigError("score.typicality_reference",
                       fmt::format("has {} examples, fewer than one batch of {}", n, o.batch));
+  const auto m = static_cast<int64_t>(heldout.size());
+  if (m < o.batch)
+    throw ConfigError("score.typicality_heldout",
+                      fmt::format("has {} examples, fewer than one batch of {}", m, o.batch));
   TypicalityReference r;
   r.n = n;
+  r.n_heldout = m;
   for (double v : reference) r.entropy -= v;
   r.entropy /= static_cast<double>(n);
   // Bootstrap batches: indices from a 64-bit Mersenne Twister, reduced by rejection-free
@@ -144,8 +161,8 @@ TypicalityReference typicality_reference(const std::vector<double>& reference, c
   for (auto& e : eps) {
     double sum = 0;
     for (int64_t j = 0; j < o.batch; ++j) {
-      const auto idx = static_cast<size_t>((static_cast<unsigned __int128>(rng()) * static_cast<uint64_t>(n)) >> 64);
-      sum -= reference[idx];
+      const auto idx = static_cast<size_t>((static_cast<unsigned __int128>(rng()) * static_cast<uint64_t>(m)) >> 64);
+      sum -= heldout[idx];
     }
     e = std::abs(sum / static_cast<double>(o.batch) - r.entropy);
   }

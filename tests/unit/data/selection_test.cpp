@@ -1,4 +1,4 @@
-// Selection options every dataset kind accepts: classes=, part=, holdout=, part_seed=.
+// Selection options every dataset kind accepts: classes=, part=, holdout=, part_seed=, skip=.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -64,6 +64,15 @@ TEST_F(SelectionTest, PartsAreDisjointCoverEverythingAndAreSeeded) {
   EXPECT_EQ(ids(load_features(spec("classes=b&part=test&holdout=0.25"), DataRoots{})), ids(test));
   EXPECT_NE(ids(load_features(spec("classes=b&part=test&holdout=0.25&part_seed=7"), DataRoots{})), ids(test));
   EXPECT_EQ(load_features(spec("part=test"), DataRoots{}).size(), 4) << "default holdout 0.1 of 40";
+}
+
+TEST_F(SelectionTest, SkipDropsTheFirstExamplesAfterTheOtherOptions) {
+  const auto rest = load_features(spec("classes=b&skip=15"), DataRoots{});
+  EXPECT_EQ(ids(rest), (std::set<int64_t>{25, 26, 27, 28, 29}));
+  // With a limit, skip gives what a run limited to the first N never sees.
+  EXPECT_EQ(ids(load_features(spec("skip=38"), DataRoots{}, 5)), (std::set<int64_t>{38, 39}));
+  const auto msg = data_error_of([&] { load_features(spec("classes=a&skip=10"), DataRoots{}); });
+  EXPECT_NE(msg.find("skip=10: only 10 examples"), std::string::npos) << msg;
 }
 
 TEST_F(SelectionTest, BadSelectionsNameTheOption) {

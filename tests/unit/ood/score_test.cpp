@@ -55,8 +55,8 @@ TEST(ScoreLoglik, SamplesAreCombinedByLogMeanExp) {
   const auto s2 = flowood::ood::score_loglik(*model, data, two);
   torch::NoGradGuard g;
   const auto x = flowood::data::to_model_input(data.images, torch::kCPU);
-  const auto a0 = model->log_prob_from(model->forward_with_noise(x, flowood::ood::per_example_noise(x, 0, 9, 0)));
-  const auto a1 = model->log_prob_from(model->forward_with_noise(x, flowood::ood::per_example_noise(x, 0, 9, 1)));
+  const auto a0 = model->log_prob_from(model->forward_with_noise(x, flowood::ood::per_example_noise(x, 0, 9, 0, flowood::ood::dataset_key(data.spec))));
+  const auto a1 = model->log_prob_from(model->forward_with_noise(x, flowood::ood::per_example_noise(x, 0, 9, 1, flowood::ood::dataset_key(data.spec))));
   for (int64_t i = 0; i < 5; ++i) {
     const double u = a0[i].item<double>(), v = a1[i].item<double>();
     const double m = std::max(u, v);

@@ -67,7 +67,10 @@ struct ScoreConfig {
   int64_t typicality_batch = 10;                 ///< typicality: examples per tested batch (M)
   int64_t typicality_bootstrap = 1000;           ///< typicality: reference batches for the threshold
   double typicality_alpha = 0.01;                ///< typicality: false-alarm rate of the threshold
-  std::string typicality_reference;              ///< typicality: held-out in-distribution spec ("" = data.train)
+  std::string typicality_reference;              ///< typicality: in-distribution spec of the entropy estimate ("" = data.train)
+  std::string typicality_heldout;                ///< typicality: held-out in-distribution spec of the threshold ("" = data.test after data.test_limit)
+  std::string fit_data;                          ///< dose, gradient: in-distribution spec their fits are made on ("" = data.train)
+  int64_t fit_limit = 2000;                      ///< dose, gradient: first N examples of fit_data (0 = all)
   int64_t ensemble = 3;                          ///< waic: models in the ensemble (this run + ensemble − 1 seeds)
   int64_t bootstrap = 1000;                      ///< resamples of the metrics' confidence intervals (0 = none)
 };
@@ -206,7 +209,7 @@ void visit_fields(Config& c, Visitor&& v) {
   v("embedding.std", c.embedding.std, "torchscript: per-channel sd the pixels are divided by; empty = none.");
   v("scores", c.scores,
     "OOD scores run computes, each compared on the metrics table: loglik, bpd, input-complexity, "
-    "likelihood-ratio, typicality, waic, bn-train; with embedding.extractor also msp, energy (classifier) and "
+    "likelihood-ratio, typicality, waic, bn-train, level-ratio, dose, gradient; with embedding.extractor also msp, energy (classifier) and "
     "mahalanobis (docs/scores.md).");
   v("score.batch_size", c.score.batch_size, "Images per scoring batch.");
   v("score.samples", c.score.samples, "Dequantisation samples K averaged per image (log-mean-exp).");
@@ -217,8 +220,13 @@ void visit_fields(Config& c, Visitor&& v) {
   v("score.typicality_alpha", c.score.typicality_alpha,
     "typicality: false-alarm rate; the threshold is the (1 − alpha) quantile of the reference batches' statistic.");
   v("score.typicality_reference", c.score.typicality_reference,
-    "typicality: held-out in-distribution data for the entropy estimate and threshold (empty = data.train, "
-    "first data.test_limit examples).");
+    "typicality: in-distribution data of the entropy estimate (empty = data.train, first data.test_limit examples).");
+  v("score.typicality_heldout", c.score.typicality_heldout,
+    "typicality: held-out in-distribution data of the bootstrap threshold (empty = the data.test examples after "
+    "the first data.test_limit, i.e. data.test?skip=N; data.train when there are none).");
+  v("score.fit_data", c.score.fit_data,
+    "dose and gradient: in-distribution data their reference statistics are fitted on (empty = data.train).");
+  v("score.fit_limit", c.score.fit_limit, "dose and gradient: first N examples of score.fit_data (0 = all).");
   v("score.ensemble", c.score.ensemble,
     "waic: models in the ensemble: this run plus ensemble − 1 more trained with seeds seed+1, … (run dir ensemble/).");
   v("score.bootstrap", c.score.bootstrap, "Resamples for the metrics' 95 % bootstrap confidence intervals (0 = none).");

@@ -13,7 +13,7 @@
 namespace flowood::data {
 
 /// The option keys of the selection, in the order help texts list them.
-inline const std::vector<std::string> kSelectionOptionKeys = {"classes", "part", "holdout", "part_seed"};
+inline const std::vector<std::string> kSelectionOptionKeys = {"classes", "part", "holdout", "part_seed", "skip"};
 
 /// True when `spec` has any selection option.
 bool has_selection(const DatasetSpec& spec);
@@ -22,7 +22,8 @@ bool has_selection(const DatasetSpec& spec);
 /// when the source has none); `class_names[k]` names label k when known. classes: label values or
 /// class names, comma-separated; part: "train" or "test" of a random split whose test part holds
 /// ceil(holdout · n') of the n' examples left after the class filter (holdout default 0.1, permutation
-/// from part_seed, default 0). Throws DataError(spec) for classes without labels, an unknown class
+/// from part_seed, default 0); skip: drop the first N examples left after the other options (a held-out
+/// remainder: `fashion-mnist:test?skip=2000` is what a run with data.test_limit 2000 never scores). Throws DataError(spec) for classes without labels, an unknown class
 /// name (listing the names), a class no example has, a holdout outside (0, 1) or an empty result.
 torch::Tensor select_examples(const DatasetSpec& spec, int64_t n, const torch::Tensor& labels,
                               const std::vector<std::string>& class_names = {});

@@ -22,7 +22,8 @@ namespace flowood::experiment {
 struct MethodSources {
   std::string background_dir;               ///< likelihood-ratio: a run trained on mutated inputs
   std::vector<std::string> ensemble_dirs;   ///< waic: the other members (this run is the first)
-  std::string typicality_reference;         ///< typicality: held-out in-distribution spec
+  std::string typicality_reference;         ///< typicality: in-distribution spec of the entropy estimate
+  std::string typicality_heldout;           ///< typicality: held-out in-distribution spec of the threshold
 };
 
 class MethodScorer {
@@ -57,9 +58,16 @@ class MethodScorer {
   const ood::LoglikOptions& options() const { return options_; }
   /// Log-likelihood table of `spec` under this run (cached in cache_dir when set).
   io::CsvTable own_loglik(const std::string& spec);
-  /// Log-likelihood table of `spec` under `model` (from `model_dir`), cached at `cache_csv`.
+  /// Log-likelihood table of `spec` under `model` (from `model_dir`), cached at `cache_csv`: index,
+  /// label, loglik, bpd, then the log-likelihood's terms (loglik_outside, loglik_level<l>,
+  /// sqnorm_level<l>; metadata level_dims). `limit` < 0 means the scorer's.
   io::CsvTable loglik_of(const LoadedRun& model, const std::string& model_dir, const std::string& spec,
-                         const std::string& cache_csv, bool bn_train = false);
+                         const std::string& cache_csv, bool bn_train = false, int64_t limit = -1);
+  /// The held-out spec of the typicality threshold (MethodSources, score.typicality_heldout, or the
+  /// data.test examples after data.test_limit; data.train when there are none).
+  std::string typicality_heldout_spec() const;
+  /// Where this run keeps the fits of dose and gradient: RUN/fits/<method>.json.
+  std::string fit_file(const std::string& method) const;
   /// Cache file of `spec`'s log-likelihoods under the run in `dir` ("" without a cache).
   std::string cache_file(const std::string& dir, const std::string& spec) const;
   const LoadedRun& background();
@@ -92,6 +100,10 @@ bool score_file_is_current(const std::string& path, const std::map<std::string, 
 /// explicit directories taking their place when given.
 MethodSources default_sources(const std::string& run_dir, const config::ExperimentConfig& config,
                               const std::string& background = {}, const std::vector<std::string>& ensemble = {},
-                              const std::string& reference = {});
+                              const std::string& reference = {}, const std::string& heldout = {});
+
+/// The log-likelihood terms of a table written by MethodScorer::loglik_of (DataError naming the
+/// file when a column is missing).
+ood::LoglikScores loglik_terms(const io::CsvTable& table);
 
 }  // namespace flowood::experiment

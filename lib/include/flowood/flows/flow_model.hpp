@@ -13,6 +13,13 @@
 
 namespace flowood::flows {
 
+/// One level of a multi-scale flow's likelihood: the latent block set aside at a factor-out (or the
+/// final block) and the log-dets of the layers run since the previous factor-out.
+struct Level {
+  torch::Tensor z;       ///< [N, d] the block, flattened
+  torch::Tensor logdet;  ///< [N] nats
+};
+
 /// A sequence of invertible layers on (x, factored-out latents). `factor_out(k)` keeps
 /// channels [0, k) as the running x and sets channels [k, C) aside. The latent is the
 /// concatenation, in order of factoring out, of the flattened set-aside blocks and the final x.
@@ -27,6 +34,9 @@ class MultiScaleFlowImpl : public FlowLayerImpl {
 
   /// x [N, ...input] → (z [N, D], logdet [N]).
   FlowResult forward(const torch::Tensor& x) override;
+  /// forward, also filling `levels` (when not null) with one Level per factor-out and one for the
+  /// final block, in the order of z; their logdets sum to the result's.
+  FlowResult forward_levels(const torch::Tensor& x, std::vector<Level>* levels);
   /// z [N, D] → x [N, ...input].
   torch::Tensor inverse(const torch::Tensor& z) override;
   Shape output_shape(const Shape& input) const override;
@@ -91,6 +101,14 @@ class FlowModelImpl : public torch::nn::Module {
   FlowResult forward(const torch::Tensor& x, std::optional<at::Generator> generator = std::nullopt);
   /// Same with explicit noise u [N, C, H, W] in [0, 1).
   FlowResult forward_with_noise(const torch::Tensor& x, const torch::Tensor& u);
+  /// The terms of the log-likelihood of x under noise u: log_prob_from(result) = Σ_l (log N(z_l) +
+  /// levels[l].logdet) + outside.
+  struct Terms {
+    FlowResult result;
+    std::vector<Level> levels;  ///< the body's levels (MultiScaleFlowImpl::forward_levels)
+    torch::Tensor outside;      ///< [N] the preprocessing log-det − D·log 256 for image models; 0 otherwise
+  };
+  Terms likelihood_terms(const torch::Tensor& x, const torch::Tensor& u);
   /// Per-example log-likelihood in nats (spec §1.3, including −D·log 256 for image models). [N]
   torch::Tensor log_prob(const torch::Tensor& x, std::optional<at::Generator> generator = std::nullopt);
   /// Log-likelihood [N] from a forward result.

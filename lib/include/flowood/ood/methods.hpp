@@ -74,11 +74,17 @@ struct TypicalityOptions {
 struct TypicalityReference {
   double entropy = 0;          ///< Ĥ, nats: mean NLL of the reference examples
   double threshold = 0;        ///< ε̂ above which a batch is called OOD, nats
-  int64_t n = 0;               ///< reference examples
+  int64_t n = 0;               ///< reference examples (of Ĥ)
+  int64_t n_heldout = 0;       ///< held-out examples the threshold's batches were drawn from
 };
 
-/// Ĥ and the bootstrap threshold from the reference log-likelihoods (nats). ConfigError for M < 1,
-/// bootstrap < 1, alpha outside (0, 1) or fewer reference examples than M.
+/// Ĥ from `reference_loglik` (training data, nats) and the threshold from bootstrap batches of
+/// `heldout_loglik` (held-out in-distribution data): ε̂ = |mean NLL of a held-out batch − Ĥ|, so the
+/// threshold covers the gap between training and unseen data as well as the batch-to-batch spread.
+/// ConfigError for M < 1, bootstrap < 1, alpha outside (0, 1) or fewer examples than M in either set.
+TypicalityReference typicality_reference(const std::vector<double>& reference_loglik,
+                                         const std::vector<double>& heldout_loglik, const TypicalityOptions& options);
+/// The same with one set for both (the threshold then assumes unseen data look like the reference).
 TypicalityReference typicality_reference(const std::vector<double>& reference_loglik, const TypicalityOptions& options);
 
 /// One batch's statistic.
