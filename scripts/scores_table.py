@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""The score-method table of docs/results.md from run directories: AUROC with its 95 % bootstrap
+interval for every method (rows) and OOD set (columns), and the seconds each method's computation
+took over all the sets (the `seconds` metadata of its score files).
+
+    scripts/scores_table.py RUN_DIR [RUN_DIR ...]
+
+One table per run directory, Markdown on stdout. Reads metrics.json and the score files `flowood
+run` wrote; needs nothing beyond Python's standard library.
+"""
+import json
+import os
+import sys
+
+
+def meta(path):
+    out = {}
+    with open(path) as f:
+        for line in f:
+            if not line.startswith("#"):
+                break
+            key, _, value = line[1:].strip().partition("=")
+            out[key] = value
+    return out
+
+
+def table(run):
+    with open(os.path.join(run, "metrics.json")) as f:
+        m = json.load(f)
+    rows, sets, cells, files = [], [], {}, {}
+    for e in m["methods"]:
+        method, ds = e["method"], e["dataset"]
+        if method not in rows:
+            rows.append(method)
+        if ds not in sets:
+            sets.append(ds)
+        ci = e.get("ci", {}).get("auroc", {})
+        cell = f"{e['auroc']:.3f} [{ci.get('low', float('nan')):.3f}, {ci.get('high', float('nan')):.3f}]"
+        if e.get("per_batch"):
+            cell += " (batches)"
+        cells[(method, ds)] = cell
+        files.setdefault(method, set()).add(e["scores"])
+    loglik_seconds = 0.0
+    for d in m["datasets"]:
+        loglik_seconds += float(meta(d["file"]).get("seconds", "nan"))
+    print(f"**{m['experiment']}** — `{run}`, checkpoint step {m['step']}, in-distribution `{m['in_distribution']}`\n")
+    print("| method | " + " | ".join(f"AUROC vs `{s}`" for s in sets) + " | seconds |")
+    print("|---|" + "---|" * (len(sets) + 1))
+    for method in rows:
+        if method in ("loglik", "bpd"):
+            seconds = loglik_seconds
+        else:
+            seconds = 0.0
+            scores_dir = os.path.join(run, "scores")
+            for name in os.listdir(scores_dir):
+                if name.endswith(f".{method}.csv"):
+                    seconds += float(meta(os.path.join(scores_dir, name)).get("seconds", "nan"))
+        print(f"| {method} | " + " | ".join(cells.get((method, s), "—") for s in sets) + f" | {seconds:.0f} |")
+    print()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    for run in sys.argv[1:]:
+        table(run)
