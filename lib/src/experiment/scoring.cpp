@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <sstream>
 #include <utility>
 
@@ -151,8 +152,9 @@ std::string fit_spec(const MethodScorer& s) {
 }
 
 /// The metadata a fit must match to be reused (the model, its noise and the fit data).
-io::Json fit_meta(const MethodScorer& s) {
+io::Json fit_meta(const MethodScorer& s, const std::string& format) {
   io::Json m = io::Json::object();
+  m["format"] = format;
   m["model"] = s.run_dir();
   m["step"] = s.run().step;
   m["fit_data"] = fit_spec(s);
@@ -164,17 +166,19 @@ io::Json fit_meta(const MethodScorer& s) {
   return m;
 }
 
-/// A fit stored at `path` whose metadata equal `meta`, or null (absent, damaged or stale: refitted).
-io::Json read_fit(const std::string& path, const io::Json& meta) {
-  if (!fs::exists(path)) return nullptr;
+/// The fit stored at `path` when its metadata equal `meta`, read by `parse`; nullopt when absent,
+/// stale or damaged (it is then fitted again).
+template <class Parse>
+auto reuse_fit(const std::string& path, const io::Json& meta, Parse parse) -> std::optional<decltype(parse(meta))> {
+  if (!fs::exists(path)) return std::nullopt;
   try {
-    auto j = io::read_json_file(path);
-    if (io::json_at(j, "meta") == meta) return j;
-    log().info("fit {} was made for another model or data: fitting again", path);
+    const auto j = io::read_json_file(path);
+    if (io::json_at(j, "meta") == meta) return parse(j);
+    log().info("fit {} was made for another model, data or format: fitting again", path);
   } catch (const Error& e) {
     log().warn("fit {} is unreadable ({}): fitting again", path, e.what());
   }
-  return nullptr;
+  return std::nullopt;
 }
 
 void write_fit(const std::string& path, const io::Json& fit) {
@@ -197,18 +201,23 @@ std::vector<double> json_values(const io::Json& array, const std::string& source
 /// DoSE's density estimates, fitted on the fit set's statistics (or read back from RUN/fits/dose.json).
 std::pair<std::vector<ood::Kde>, std::vector<std::string>> dose_fit(MethodScorer& s) {
   const auto path = s.fit_file("dose");
-  const auto meta = fit_meta(s);
+  const auto meta = fit_meta(s, "dose-1");
+  using Fit = std::pair<std::vector<ood::Kde>, std::vector<std::string>>;
+  if (auto fit = reuse_fit(path, meta, [&](const io::Json& j) {
+        Fit f;
+        for (const auto& st : io::json_at(j, "statistics")) {
+          f.second.push_back(io::json_string(io::json_at(st, "name")));
+          f.first.push_back({json_values(io::json_at(st, "points"), path), io::json_number(io::json_at(st, "bandwidth"))});
+          if (f.first.back().points.empty() || !(f.first.back().bandwidth > 0))
+            throw DataError(path, "a statistic has no points or a bandwidth <= 0");
+        }
+        return f;
+      })) {
+    log().info("dose fit read from {} ({} statistics)", path, fit->first.size());
+    return *fit;
+  }
   std::vector<ood::Kde> kdes;
   std::vector<std::string> names;
-  if (const auto j = read_fit(path, meta); !j.is_null()) {
-    for (const auto& st : io::json_at(j, "statistics")) {
-      names.push_back(io::json_string(io::json_at(st, "name")));
-      kdes.push_back({json_values(io::json_at(st, "points"), path), io::json_number(io::json_at(st, "bandwidth"))});
-      if (kdes.back().points.empty() || !(kdes.back().bandwidth > 0)) throw DataError(path, "a statistic has no points or a bandwidth <= 0");
-    }
-    log().info("dose fit read from {} ({} statistics)", path, kdes.size());
-    return {kdes, names};
-  }
   const auto spec = fit_spec(s);
   const auto table = s.loglik_of(s.run(), s.run_dir(), spec, s.cache_file(s.run_dir(), spec), false, score_config(s).fit_limit);
   io::Json stats = io::Json::array();
@@ -222,37 +231,68 @@ std::pair<std::vector<ood::Kde>, std::vector<std::string>> dose_fit(MethodScorer
   return {kdes, names};
 }
 
-/// The gradient score's references, fitted on the fit set (or read back from RUN/fits/gradient.json).
-std::vector<ood::StandardizedReference> gradient_fit(MethodScorer& s) {
+/// The gradient score's fit: each layer's log-norm mean and sd, and the references of the two tests
+/// Fisher's method combines (the standardised sum of the layers, one-sided; log p(x), two-sided).
+struct GradientFit {
+  std::vector<ood::StandardizedReference> layers;
+  std::vector<ood::StandardizedReference> tests;
+};
+
+io::Json reference_json(const ood::StandardizedReference& r) {
+  return {{"name", r.name}, {"mean", r.mean}, {"sd", r.sd}, {"two_sided", r.two_sided}, {"sorted", r.sorted}};
+}
+
+ood::StandardizedReference reference_from_json(const io::Json& j, const std::string& path) {
+  ood::StandardizedReference r;
+  r.name = io::json_string(io::json_at(j, "name"));
+  r.mean = io::json_number(io::json_at(j, "mean"));
+  r.sd = io::json_number(io::json_at(j, "sd"));
+  r.two_sided = io::json_bool(io::json_at(j, "two_sided"));
+  r.sorted = json_values(io::json_at(j, "sorted"), path);
+  if (!std::isfinite(r.mean) || !(r.sd > 0) || r.sorted.empty() || !std::is_sorted(r.sorted.begin(), r.sorted.end()))
+    throw DataError(path, fmt::format("statistic {}: a non-finite mean, an sd <= 0, or no or unsorted values", r.name));
+  return r;
+}
+
+/// The gradient score's statistics, per layer, from per-example gradients (the last is log p(x)).
+std::pair<std::vector<ood::Statistic>, ood::Statistic> split_loglik(std::vector<ood::Statistic> stats) {
+  auto loglik = std::move(stats.back());
+  stats.pop_back();
+  return {std::move(stats), std::move(loglik)};
+}
+
+/// Fitted on the fit set, or read back from RUN/fits/gradient.json.
+GradientFit gradient_fit(MethodScorer& s) {
   const auto path = s.fit_file("gradient");
-  const auto meta = fit_meta(s);
-  std::vector<ood::StandardizedReference> refs;
-  if (const auto j = read_fit(path, meta); !j.is_null()) {
-    for (const auto& st : io::json_at(j, "statistics")) {
-      ood::StandardizedReference r;
-      r.name = io::json_string(io::json_at(st, "name"));
-      r.mean = io::json_number(io::json_at(st, "mean"));
-      r.sd = io::json_number(io::json_at(st, "sd"));
-      r.abs_z = json_values(io::json_at(st, "abs_z"), path);
-      if (!(r.sd > 0) || r.abs_z.empty() || !std::is_sorted(r.abs_z.begin(), r.abs_z.end()))
-        throw DataError(path, fmt::format("statistic {}: sd <= 0 or abs_z empty or unsorted", r.name));
-      refs.push_back(std::move(r));
-    }
-    log().info("gradient fit read from {} ({} statistics)", path, refs.size());
-    return refs;
+  const auto meta = fit_meta(s, "gradient-1");
+  if (auto fit = reuse_fit(path, meta, [&](const io::Json& j) {
+        GradientFit f;
+        for (const auto& r : io::json_at(j, "layers")) f.layers.push_back(reference_from_json(r, path));
+        for (const auto& r : io::json_at(j, "tests")) f.tests.push_back(reference_from_json(r, path));
+        if (f.tests.size() != 2) throw DataError(path, "tests: expected the gradient sum and log p(x)");
+        return f;
+      })) {
+    log().info("gradient fit read from {} ({} layers)", path, fit->layers.size());
+    return *fit;
   }
+  GradientFit fit;
   const auto spec = fit_spec(s);
   const auto dataset = load_for_model(s.run().config, spec, score_config(s).fit_limit, s.run_dir());
   log().info("gradient: per-example gradients of {} examples of {} for the fit", dataset.size(), spec);
   auto options = s.options();
   options.limit = score_config(s).fit_limit;
-  io::Json stats = io::Json::array();
-  for (const auto& st : ood::gradient_statistics(*s.run().model.ptr(), dataset, options)) {
-    refs.push_back(ood::standardize_reference(st, spec + " (" + st.name + ")"));
-    stats.push_back({{"name", st.name}, {"mean", refs.back().mean}, {"sd", refs.back().sd}, {"abs_z", refs.back().abs_z}});
+  const auto [layers, loglik] = split_loglik(ood::gradient_statistics(*s.run().model.ptr(), dataset, options));
+  io::Json layers_json = io::Json::array(), tests_json = io::Json::array();
+  for (const auto& st : layers) {
+    fit.layers.push_back(ood::standardize_reference(st, spec + " (" + st.name + ")", /*two_sided=*/false));
+    layers_json.push_back(reference_json(fit.layers.back()));
   }
-  write_fit(path, {{"meta", meta}, {"statistics", stats}});
-  return refs;
+  const auto sum = ood::standardized_sum(layers, fit.layers, "gradient_sum");
+  fit.tests = {ood::standardize_reference(sum, spec + " (gradient_sum)", /*two_sided=*/false),
+               ood::standardize_reference(loglik, spec + " (loglik)", /*two_sided=*/true)};
+  for (const auto& t : fit.tests) tests_json.push_back(reference_json(t));
+  write_fit(path, {{"meta", meta}, {"layers", layers_json}, {"tests", tests_json}});
+  return fit;
 }
 
 /// The method table: every name of ood::score_methods() has a row.
@@ -362,6 +402,7 @@ const std::map<std::string, Method>& method_table() {
         [](MethodScorer& s, const std::string&, Meta& meta) {
           meta["fit_data"] = fit_spec(s);
           meta["fit_limit"] = std::to_string(score_config(s).fit_limit);
+          meta["fit_format"] = "dose-1";
         },
         [](MethodScorer& s, const std::string&, const io::CsvTable& base, Meta& meta) {
           const auto [kdes, names] = dose_fit(s);
@@ -376,18 +417,22 @@ const std::map<std::string, Method>& method_table() {
         [](MethodScorer& s, const std::string&, Meta& meta) {
           meta["fit_data"] = fit_spec(s);
           meta["fit_limit"] = std::to_string(score_config(s).fit_limit);
+          meta["fit_format"] = "gradient-1";
         },
         [](MethodScorer& s, const std::string& spec, const io::CsvTable& base, Meta& meta) {
-          const auto refs = gradient_fit(s);
+          const auto fit = gradient_fit(s);
           const auto dataset = load_for_model(s.run().config, spec, s.limit(), s.run_dir());
           log().info("gradient: per-example gradients of {} examples of {}", dataset.size(), dataset.spec);
           auto options = s.options();
           options.limit = s.limit();
-          const auto stats = ood::gradient_statistics(*s.run().model.ptr(), dataset, options);
-          if (stats.back().values.size() != base.num_rows())
-            throw Error(fmt::format("gradient: {} examples of {} against {} log-likelihoods", stats.back().values.size(), spec, base.num_rows()));
-          std::vector<std::pair<std::string, std::vector<double>>> columns = {{"gradient", ood::fisher_scores(refs, stats)}};
-          for (const auto& st : stats) columns.emplace_back(st.name == "loglik" ? "loglik" : st.name, st.values);
+          const auto [layers, loglik] = split_loglik(ood::gradient_statistics(*s.run().model.ptr(), dataset, options));
+          if (loglik.values.size() != base.num_rows())
+            throw Error(fmt::format("gradient: {} examples of {} against {} log-likelihoods", loglik.values.size(), spec,
+                                    base.num_rows()));
+          const auto sum = ood::standardized_sum(layers, fit.layers, "gradient_sum");
+          std::vector<std::pair<std::string, std::vector<double>>> columns = {
+              {"gradient", ood::fisher_scores(fit.tests, {sum, loglik})}, {"gradient_sum", sum.values}, {"loglik", loglik.values}};
+          for (const auto& st : layers) columns.emplace_back(st.name, st.values);
           return per_example_table(base, meta, std::move(columns));
         }}},
       {"msp", classifier_method("msp", [](MethodScorer& s, const embedding::Embeddings& e) {

@@ -30,7 +30,8 @@ const std::vector<ScoreMethodInfo>& score_methods() {
        "Σ log KDE of summary statistics (log p(x), log-det, ‖z‖², per level) fitted on training data (Morningstar et "
        "al. 2021)"},
       {"gradient", false, true, "χ²",
-       "Fisher's combination of per-layer gradient-norm and log p(x) p-values (Bergamin et al. 2022)"},
+       "Fisher's combination of the standardised per-layer gradient norms and log p(x)'s typicality (Bergamin et al. "
+       "2022)"},
       {"msp", true, true, "probability",
        "maximum softmax probability of the embedding run's classifier (Hendrycks & Gimpel 2017)"},
       {"energy", true, true, "logits", "negative free energy logsumexp of the classifier's logits (Liu et al. 2020)"},

@@ -124,21 +124,47 @@ std::vector<double> dose_scores(const std::vector<Kde>& fits, const std::vector<
   return out;
 }
 
-StandardizedReference standardize_reference(const Statistic& s, const std::string& source) {
+namespace {
+
+/// The test value of v against a reference: NaN (a broken statistic) counts as the most extreme.
+double test_value(const StandardizedReference& r, double v) {
+  if (std::isnan(v)) return std::numeric_limits<double>::infinity();
+  const double z = (v - r.mean) / r.sd;
+  return r.two_sided ? std::abs(z) : z;
+}
+
+}  // namespace
+
+StandardizedReference standardize_reference(const Statistic& s, const std::string& source, bool two_sided) {
   check_finite(s.values, source, s.name);
   if (s.values.size() < 2) throw DataError(source, fmt::format("{}: needs at least 2 examples to standardise", s.name));
   StandardizedReference r;
   r.name = s.name;
+  r.two_sided = two_sided;
   const auto n = static_cast<double>(s.values.size());
   for (double v : s.values) r.mean += v / n;
   double ss = 0;
   for (double v : s.values) ss += (v - r.mean) * (v - r.mean);
   r.sd = std::sqrt(ss / (n - 1));
   if (!(r.sd > 0)) r.sd = 1e-12 * std::max(1.0, std::abs(r.mean));
-  r.abs_z.reserve(s.values.size());
-  for (double v : s.values) r.abs_z.push_back(std::abs(v - r.mean) / r.sd);
-  std::sort(r.abs_z.begin(), r.abs_z.end());
+  r.sorted.reserve(s.values.size());
+  for (double v : s.values) r.sorted.push_back(test_value(r, v));
+  std::sort(r.sorted.begin(), r.sorted.end());
   return r;
+}
+
+Statistic standardized_sum(const std::vector<Statistic>& stats, const std::vector<StandardizedReference>& refs,
+                           const std::string& name) {
+  if (stats.size() != refs.size())
+    throw ConfigError(name, fmt::format("the fit has {} statistics, the scored examples {}", refs.size(), stats.size()));
+  Statistic out{name, std::vector<double>(stats.empty() ? 0 : stats.front().values.size(), 0.0)};
+  for (size_t j = 0; j < stats.size(); ++j) {
+    if (refs[j].name != stats[j].name)
+      throw ConfigError(name, fmt::format("statistic {} of the fit is {}, of the scored examples {}", j, refs[j].name,
+                                          stats[j].name));
+    for (size_t i = 0; i < out.values.size(); ++i) out.values[i] += (stats[j].values[i] - refs[j].mean) / refs[j].sd;
+  }
+  return out;
 }
 
 std::vector<double> fisher_scores(const std::vector<StandardizedReference>& refs, const std::vector<Statistic>& stats) {
@@ -151,12 +177,10 @@ std::vector<double> fisher_scores(const std::vector<StandardizedReference>& refs
     if (r.name != stats[j].name)
       throw ConfigError("gradient", fmt::format("statistic {} of the fit is {}, of the scored examples {}", j, r.name,
                                                 stats[j].name));
-    const double m = static_cast<double>(r.abs_z.size());
+    const double m = static_cast<double>(r.sorted.size());
     for (size_t i = 0; i < n; ++i) {
-      const double v = stats[j].values[i];
-      // NaN (a broken statistic) counts as the most extreme value.
-      const double z = std::isnan(v) ? std::numeric_limits<double>::infinity() : std::abs(v - r.mean) / r.sd;
-      const auto at_least = static_cast<double>(r.abs_z.end() - std::lower_bound(r.abs_z.begin(), r.abs_z.end(), z));
+      const double t = test_value(r, stats[j].values[i]);
+      const auto at_least = static_cast<double>(r.sorted.end() - std::lower_bound(r.sorted.begin(), r.sorted.end(), t));
       out[i] += -2.0 * std::log((1.0 + at_least) / (m + 1.0));
     }
   }

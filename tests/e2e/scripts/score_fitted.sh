@@ -42,7 +42,7 @@ done
 "$FLOWOOD" score --run "$WORK/run" --data "$ood_idx" --method dose --limit 8 --out "$WORK/d8.csv" > "$WORK/s.txt" 2>&1 \
   || { cat "$WORK/s.txt"; fail "dose with the saved fit failed"; }
 grep -q 'dose fit read from' "$WORK/s.txt" || fail "the saved dose fit was not reused: $(cat "$WORK/s.txt")"
-head -n 30 "$WORK/ood.gradient.csv" | grep -v '^#' | head -1 | grep -q '^index,label,gradient,grad_step0,' \
+head -n 30 "$WORK/ood.gradient.csv" | grep -v '^#' | head -1 | grep -q '^index,label,gradient,gradient_sum,loglik,grad_step0,' \
   || fail "gradient columns: $(grep -v '^#' "$WORK/ood.gradient.csv" | head -1)"
 
 # A damaged fit is refitted, with the same result.

@@ -112,7 +112,7 @@ TEST(Dose, ScoreIsTheSumOfTheLogDensities) {
   EXPECT_THROW(dose_scores(fits, {"a", "c"}, stats), ConfigError);
 }
 
-TEST(Fisher, TwoSidedEmpiricalPValuesByHand) {
+TEST(Fisher, EmpiricalPValuesByHand) {
   const auto ref = standardize_reference({"s", {1, 2, 3, 4, 5}}, "test");
   EXPECT_DOUBLE_EQ(ref.mean, 3.0);
   EXPECT_NEAR(ref.sd, std::sqrt(2.5), 1e-12);
@@ -122,12 +122,28 @@ TEST(Fisher, TwoSidedEmpiricalPValuesByHand) {
   EXPECT_NEAR(f[2], -2 * std::log(3.0 / 6), 1e-12);     // |z| of 1.5: only 1 and 5 exceed → p = 3/6
   EXPECT_NEAR(f[3], -2 * std::log(1.0 / 6), 1e-12);     // beyond every reference value: p = 1/(n+1)
   EXPECT_NEAR(f[4], f[3], 1e-12);                       // two-sided
+  // One-sided: only large values are extreme.
+  const auto up = standardize_reference({"s", {1, 2, 3, 4, 5}}, "test", /*two_sided=*/false);
+  const auto g = fisher_scores({up}, {{"s", {-100.0, 4.0, 100.0}}});
+  EXPECT_NEAR(g[0], 0.0, 1e-12);                        // p = 6/6
+  EXPECT_NEAR(g[1], -2 * std::log(3.0 / 6), 1e-12);     // 4 and 5 tie or exceed
+  EXPECT_NEAR(g[2], -2 * std::log(1.0 / 6), 1e-12);
   // Two statistics add.
   const auto ref2 = standardize_reference({"t", {0, 10}}, "test");
-  const auto g = fisher_scores({ref, ref2}, {{"s", {100.0}}, {"t", {5.0}}});
-  EXPECT_NEAR(g[0], -2 * std::log(1.0 / 6) - 2 * std::log(3.0 / 3), 1e-12);
+  const auto h = fisher_scores({ref, ref2}, {{"s", {100.0}}, {"t", {5.0}}});
+  EXPECT_NEAR(h[0], -2 * std::log(1.0 / 6) - 2 * std::log(3.0 / 3), 1e-12);
   EXPECT_THROW(fisher_scores({ref}, {{"other", {1.0}}}), ConfigError);
   EXPECT_THROW(standardize_reference({"s", {1.0}}, "test"), DataError);
+}
+
+TEST(Fisher, StandardizedSumOfLayers) {
+  const auto a = standardize_reference({"a", {0, 2}}, "test", false);   // mean 1, sd √2
+  const auto b = standardize_reference({"b", {10, 20}}, "test", false); // mean 15, sd √50
+  const auto sum = standardized_sum({{"a", {1.0, 3.0}}, {"b", {15.0, 5.0}}}, {a, b}, "gradient_sum");
+  EXPECT_EQ(sum.name, "gradient_sum");
+  EXPECT_NEAR(sum.values[0], 0.0, 1e-12);
+  EXPECT_NEAR(sum.values[1], 2 / std::sqrt(2.0) - 10 / std::sqrt(50.0), 1e-12);
+  EXPECT_THROW(standardized_sum({{"b", {1.0}}, {"a", {1.0}}}, {a, b}, "gradient_sum"), ConfigError);
 }
 
 /// The fraction of in-distribution test batches the typicality test accepts.

@@ -56,21 +56,28 @@ std::vector<double> dose_scores(const std::vector<Kde>& fits, const std::vector<
 
 // ---- Fisher's method ------------------------------------------------------------------------
 
-/// A statistic's in-distribution reference: its mean and sd, and the sorted |z| = |s − mean| / sd of
-/// the reference examples.
+/// A statistic's in-distribution reference for empirical p-values: its mean and sd over the
+/// reference examples, and their sorted test values t = |s − mean| / sd (two-sided) or
+/// (s − mean) / sd (one-sided: only large values are extreme).
 struct StandardizedReference {
   std::string name;
   double mean = 0;
   double sd = 1;
-  std::vector<double> abs_z;  ///< ascending
+  bool two_sided = true;
+  std::vector<double> sorted;  ///< the reference examples' t, ascending
 };
 
 /// The reference of one statistic (DataError(source) for fewer than 2 values or non-finite ones; sd
 /// 0 is replaced by 1e-12 · max(1, |mean|)).
-StandardizedReference standardize_reference(const Statistic& s, const std::string& source);
+StandardizedReference standardize_reference(const Statistic& s, const std::string& source, bool two_sided = true);
 
-/// Fisher's method over two-sided empirical p-values: for each statistic j,
-/// p_j(x) = (1 + #{reference |z| ≥ |z_j(x)|}) / (n + 1), and the score is −2 Σ_j log p_j(x)
+/// Σ_l (s_l − mean_l) / sd_l over the statistics, each standardised with its reference (same
+/// names in the same order; ConfigError otherwise).
+Statistic standardized_sum(const std::vector<Statistic>& stats, const std::vector<StandardizedReference>& refs,
+                           const std::string& name);
+
+/// Fisher's method over empirical p-values: for each statistic j,
+/// p_j(x) = (1 + #{reference t ≥ t_j(x)}) / (n + 1), and the score is −2 Σ_j log p_j(x)
 /// (χ² with 2J degrees of freedom under independence; higher = OOD).
 std::vector<double> fisher_scores(const std::vector<StandardizedReference>& refs, const std::vector<Statistic>& stats);
 
