@@ -647,11 +647,17 @@ std::string MethodScorer::typicality_heldout_spec() const {
   if (cfg.data.test_limit > 0) {
     const auto spec = cfg.data.test + (cfg.data.test.find('?') == std::string::npos ? "?" : "&") +
                       fmt::format("skip={}", cfg.data.test_limit);
-    try {
-      if (load_for_model(cfg, spec, 1, run_dir_).size() > 0) return spec;
-    } catch (const DataError&) {
-      // fewer test examples than data.test_limit: none left over
+    // Whether any example is left over, known once per process (a check loads the test set).
+    static std::map<std::string, bool> left_over;
+    const auto key = run_dir_ + "\n" + spec;
+    if (!left_over.count(key)) {
+      try {
+        left_over[key] = load_for_model(cfg, spec, 1, run_dir_).size() > 0;
+      } catch (const DataError&) {
+        left_over[key] = false;  // fewer test examples than data.test_limit
+      }
     }
+    if (left_over[key]) return spec;
   }
   static bool warned = false;
   if (!std::exchange(warned, true))
