@@ -151,6 +151,19 @@ std::string fit_spec(const MethodScorer& s) {
   return score_config(s).fit_data.empty() ? s.run().config.data.train : score_config(s).fit_data;
 }
 
+/// The formats of the fits: a new format makes older fits and the score files made with them stale.
+constexpr const char* kDoseFit = "dose-1";
+constexpr const char* kGradientFit = "gradient-1";
+
+/// `describe` of a fitted method: its files are current while the fit data, limit and format are.
+std::function<void(MethodScorer&, const std::string&, Meta&)> describe_fit(std::string format) {
+  return [format](MethodScorer& s, const std::string&, Meta& meta) {
+    meta["fit_data"] = fit_spec(s);
+    meta["fit_limit"] = std::to_string(score_config(s).fit_limit);
+    meta["fit_format"] = format;
+  };
+}
+
 /// The metadata a fit must match to be reused (the model, its noise and the fit data).
 io::Json fit_meta(const MethodScorer& s, const std::string& format) {
   io::Json m = io::Json::object();
@@ -201,7 +214,7 @@ std::vector<double> json_values(const io::Json& array, const std::string& source
 /// DoSE's density estimates, fitted on the fit set's statistics (or read back from RUN/fits/dose.json).
 std::pair<std::vector<ood::Kde>, std::vector<std::string>> dose_fit(MethodScorer& s) {
   const auto path = s.fit_file("dose");
-  const auto meta = fit_meta(s, "dose-1");
+  const auto meta = fit_meta(s, kDoseFit);
   using Fit = std::pair<std::vector<ood::Kde>, std::vector<std::string>>;
   if (auto fit = reuse_fit(path, meta, [&](const io::Json& j) {
         Fit f;
@@ -264,7 +277,7 @@ std::pair<std::vector<ood::Statistic>, ood::Statistic> split_loglik(std::vector<
 /// Fitted on the fit set, or read back from RUN/fits/gradient.json.
 GradientFit gradient_fit(MethodScorer& s) {
   const auto path = s.fit_file("gradient");
-  const auto meta = fit_meta(s, "gradient-1");
+  const auto meta = fit_meta(s, kGradientFit);
   if (auto fit = reuse_fit(path, meta, [&](const io::Json& j) {
         GradientFit f;
         for (const auto& r : io::json_at(j, "layers")) f.layers.push_back(reference_from_json(r, path));
@@ -399,11 +412,7 @@ const std::map<std::string, Method>& method_table() {
         }}},
       {"dose",
        {true,
-        [](MethodScorer& s, const std::string&, Meta& meta) {
-          meta["fit_data"] = fit_spec(s);
-          meta["fit_limit"] = std::to_string(score_config(s).fit_limit);
-          meta["fit_format"] = "dose-1";
-        },
+        describe_fit(kDoseFit),
         [](MethodScorer& s, const std::string&, const io::CsvTable& base, Meta& meta) {
           const auto [kdes, names] = dose_fit(s);
           const auto stats = ood::dose_statistics(loglik_terms(base));
@@ -414,11 +423,7 @@ const std::map<std::string, Method>& method_table() {
         }}},
       {"gradient",
        {true,
-        [](MethodScorer& s, const std::string&, Meta& meta) {
-          meta["fit_data"] = fit_spec(s);
-          meta["fit_limit"] = std::to_string(score_config(s).fit_limit);
-          meta["fit_format"] = "gradient-1";
-        },
+        describe_fit(kGradientFit),
         [](MethodScorer& s, const std::string& spec, const io::CsvTable& base, Meta& meta) {
           const auto fit = gradient_fit(s);
           const auto dataset = load_for_model(s.run().config, spec, s.limit(), s.run_dir());
