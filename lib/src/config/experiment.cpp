@@ -94,6 +94,9 @@ std::vector<ConfigProblem> validate(const ExperimentConfig& c) {
   if (!(s.typicality_alpha > 0 && s.typicality_alpha < 1))
     p.push_back({"score.typicality_alpha", fmt::format("must be in (0, 1) (got {})", s.typicality_alpha)});
   at_least<int64_t>(p, "score.fit_limit", s.fit_limit, 0);
+  finite(p, "score.lid_delta", s.lid_delta);
+  at_least<int64_t>(p, "score.lid_probes", s.lid_probes, 0);
+  at_least<int64_t>(p, "score.lid_steps", s.lid_steps, 1);
   at_least<int64_t>(p, "score.ensemble", s.ensemble, 1);
   const bool wants_waic = std::find(c.scores.begin(), c.scores.end(), "waic") != c.scores.end();
   if (wants_waic && s.ensemble < 2)

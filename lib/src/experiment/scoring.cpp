@@ -22,6 +22,7 @@
 #include "flowood/io/json_file.hpp"
 #include "flowood/ood/classifier_scores.hpp"
 #include "flowood/ood/gradient.hpp"
+#include "flowood/ood/lid.hpp"
 #include "flowood/ood/statistics.hpp"
 
 namespace fs = std::filesystem;
@@ -154,6 +155,7 @@ std::string fit_spec(const MethodScorer& s) {
 /// The formats of the fits: a new format makes older fits and the score files made with them stale.
 constexpr const char* kDoseFit = "dose-1";
 constexpr const char* kGradientFit = "gradient-1";
+constexpr const char* kLidFit = "lid-1";
 
 /// `describe` of a fitted method: its files are current while the fit data, limit and format are.
 std::function<void(MethodScorer&, const std::string&, Meta&)> describe_fit(std::string format) {
@@ -308,6 +310,52 @@ GradientFit gradient_fit(MethodScorer& s) {
   return fit;
 }
 
+ood::LidOptions lid_options(const MethodScorer& s) {
+  const auto& c = score_config(s);
+  return {c.lid_delta, c.lid_probes, c.lid_steps};
+}
+
+std::string lid_settings(const MethodScorer& s) {
+  const auto o = lid_options(s);
+  return fmt::format("delta={};probes={};steps={}", o.delta, o.probes, o.steps);
+}
+
+/// lid, lid_trace and lid_quadratic of the first `limit` examples of `spec`.
+std::vector<ood::Statistic> lid_of(MethodScorer& s, const std::string& spec, int64_t limit) {
+  const auto dataset = load_for_model(s.run().config, spec, limit, s.run_dir());
+  log().info("lid: local intrinsic dimension of {} examples of {} ({})", dataset.size(), dataset.spec, lid_settings(s));
+  auto options = s.options();
+  options.limit = limit;
+  return ood::lid_statistics(*s.run().model.ptr(), dataset, options, lid_options(s));
+}
+
+/// The dual threshold's references: log p(x) and LID of the fit set (or read back from RUN/fits/lid.json).
+struct LidFit {
+  std::vector<double> loglik, lid;
+};
+
+LidFit lid_fit(MethodScorer& s) {
+  const auto path = s.fit_file("lid");
+  auto meta = fit_meta(s, kLidFit);
+  meta["lid"] = lid_settings(s);
+  if (auto fit = reuse_fit(path, meta, [&](const io::Json& j) {
+        LidFit f{json_values(io::json_at(j, "loglik"), path), json_values(io::json_at(j, "lid"), path)};
+        if (f.loglik.empty() || f.loglik.size() != f.lid.size())
+          throw DataError(path, "loglik and lid must be non-empty and of one length");
+        return f;
+      })) {
+    log().info("lid fit read from {} ({} examples)", path, fit->lid.size());
+    return *fit;
+  }
+  const auto spec = fit_spec(s);
+  const auto limit = score_config(s).fit_limit;
+  LidFit fit{s.loglik_of(s.run(), s.run_dir(), spec, s.cache_file(s.run_dir(), spec), false, limit)
+                 .column(io::kScoreLoglikColumn),
+             lid_of(s, spec, limit).front().values};
+  write_fit(path, {{"meta", meta}, {"loglik", fit.loglik}, {"lid", fit.lid}});
+  return fit;
+}
+
 /// The method table: every name of ood::score_methods() has a row.
 const std::map<std::string, Method>& method_table() {
   static const std::map<std::string, Method> table = {
@@ -439,6 +487,23 @@ const std::map<std::string, Method>& method_table() {
               {"gradient", ood::fisher_scores(fit.tests, {sum, loglik})}, {"gradient_sum", sum.values}, {"loglik", loglik.values}};
           for (const auto& st : layers) columns.emplace_back(st.name, st.values);
           return per_example_table(base, meta, std::move(columns));
+        }}},
+      {"lid",
+       {true,
+        [](MethodScorer& s, const std::string& spec, Meta& meta) {
+          describe_fit(kLidFit)(s, spec, meta);
+          meta["lid"] = lid_settings(s);
+        },
+        [](MethodScorer& s, const std::string& spec, const io::CsvTable& base, Meta& meta) {
+          const auto fit = lid_fit(s);
+          const auto stats = lid_of(s, spec, s.limit());
+          const auto& ll = base.column(io::kScoreLoglikColumn);
+          if (stats.front().values.size() != ll.size())
+            throw Error(fmt::format("lid: {} examples of {} against {} log-likelihoods", stats.front().values.size(), spec,
+                                    ll.size()));
+          const auto score = ood::dual_threshold_scores(fit.loglik, fit.lid, ll, stats.front().values, s.fit_file("lid"));
+          return per_example_table(base, meta, {{"lid", score}, {"loglik", ll}, {"lid_estimate", stats[0].values},
+                                                {"lid_trace", stats[1].values}, {"lid_quadratic", stats[2].values}});
         }}},
       {"msp", classifier_method("msp", [](MethodScorer& s, const embedding::Embeddings& e) {
          return logits_score(e, s.run().config.data.test, false);

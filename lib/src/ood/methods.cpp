@@ -32,6 +32,9 @@ const std::vector<ScoreMethodInfo>& score_methods() {
       {"gradient", false, true, "χ²",
        "Fisher's combination of the standardised per-layer gradient norms and log p(x)'s typicality (Bergamin et al. "
        "2022)"},
+      {"lid", true, true, "quantile",
+       "min of the fit-set CDFs of log p(x) and the flow's local intrinsic dimension: their dual threshold (after "
+       "Kamkari et al. 2024)"},
       {"msp", true, true, "probability",
        "maximum softmax probability of the embedding run's classifier (Hendrycks & Gimpel 2017)"},
       {"energy", true, true, "logits", "negative free energy logsumexp of the classifier's logits (Liu et al. 2020)"},

@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
-# The fitted scores (level-ratio, dose, gradient) and the typicality threshold from held-out data,
+# The fitted scores (level-ratio, dose, gradient, lid) and the typicality threshold from held-out data,
 # through `run` and `score --method`: the per-level columns sum to log p(x), the fits are saved in
 # the run directory and reused, a damaged fit is refitted, and flows without levels are refused.
 FLOWOOD=$1; WORK=$2/score_fitted
 source "$(dirname "$0")/pipeline_common.sh"
 rm -rf "$WORK"; mkdir -p "$WORK"; make_fixture
-methods="loglik level-ratio dose gradient typicality"
+methods="loglik level-ratio dose gradient typicality lid"
 sets=(--set "scores=[${methods// /, }]" --set score.typicality_batch=4 --set score.bootstrap=100
       --set data.test_limit=16 --set score.fit_limit=32)
 
 "$FLOWOOD" run "$WORK/tiny.yaml" --run-dir "$WORK/run" "${sets[@]}" > "$WORK/out.txt" 2> "$WORK/err.txt" \
   || { cat "$WORK/err.txt"; fail "run exited non-zero"; }
 for m in $methods; do grep -q "\"method\": \"$m\"" "$WORK/run/metrics.json" || fail "metrics.json lacks $m"; done
-[ -s "$WORK/run/fits/dose.json" ] && [ -s "$WORK/run/fits/gradient.json" ] || fail "the fits were not saved"
+for f in dose gradient lid; do [ -s "$WORK/run/fits/$f.json" ] || fail "the $f fit was not saved"; done
 grep -q 'dose fitted on 32 examples' "$WORK/err.txt" || fail "dose fit not logged: $(cat "$WORK/err.txt")"
 
 # The log-likelihood file's per-level terms sum to log p(x) (relative 1e-5).
@@ -31,19 +31,27 @@ grep -q "^# reference=idx:$WORK/data/train-images-idx3-ubyte$" "$typ" || fail "t
 
 # score --method reuses the fits; the scores equal the run's.
 ood_idx="idx:$WORK/data/ood-images-idx3-ubyte"
-for m in dose gradient level-ratio; do
+for m in dose gradient level-ratio lid; do
   "$FLOWOOD" score --run "$WORK/run" --data "$ood_idx" --method "$m" --limit 16 --out "$WORK/ood.$m.csv" > "$WORK/s.txt" 2>&1 \
     || { cat "$WORK/s.txt"; fail "score --method $m failed"; }
   run_file=$(ls "$WORK/run/scores/"*ood-images*."$m".csv)
   diff <(grep -v '^#' "$run_file" | cut -d, -f3) <(grep -v '^#' "$WORK/ood.$m.csv" | cut -d, -f3) > /dev/null \
     || fail "score --method $m differs from the run's scores"
-  [ "$m" != gradient ] || grep -q 'gradient fit read from' "$WORK/s.txt" || fail "the gradient fit was not reused"
+  case $m in gradient | lid) grep -q "$m fit read from" "$WORK/s.txt" || fail "the $m fit was not reused" ;; esac
 done
 "$FLOWOOD" score --run "$WORK/run" --data "$ood_idx" --method dose --limit 8 --out "$WORK/d8.csv" > "$WORK/s.txt" 2>&1 \
   || { cat "$WORK/s.txt"; fail "dose with the saved fit failed"; }
 grep -q 'dose fit read from' "$WORK/s.txt" || fail "the saved dose fit was not reused: $(cat "$WORK/s.txt")"
 head -n 30 "$WORK/ood.gradient.csv" | grep -v '^#' | head -1 | grep -q '^index,label,gradient,gradient_sum,loglik,grad_step0,' \
   || fail "gradient columns: $(grep -v '^#' "$WORK/ood.gradient.csv" | head -1)"
+
+# lid: the dual threshold's score is a reference quantile in [0, 1]; the estimate is its own column.
+lid_file=$(ls "$WORK/run/scores/"*test-images*.lid.csv)
+grep -v '^#' "$lid_file" | head -1 | grep -q '^index,label,lid,loglik,lid_estimate,lid_trace,lid_quadratic$' \
+  || fail "lid columns: $(grep -v '^#' "$lid_file" | head -1)"
+grep -v '^#' "$lid_file" | tail -n +2 | awk -F, '{ if ($3 < 0 || $3 > 1 || $5 <= 0 || $6 <= 0 || $6 > 64 + 1e-9) bad = 1 } END { exit bad }' \
+  || fail "lid scores outside [0, 1], or estimates <= 0, or traces outside (0, D]"
+grep -q '^# lid=delta=-3;probes=2;steps=8$' "$lid_file" || fail "lid settings metadata: $(grep '^#' "$lid_file")"
 
 # A damaged fit is refitted, with the same result.
 echo '{"meta": 1' > "$WORK/run/fits/dose.json"

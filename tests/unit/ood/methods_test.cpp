@@ -211,7 +211,8 @@ TEST(BnTrain, UsesBatchStatisticsAndLeavesRunningStatisticsAlone) {
 TEST(ScoreMethods, NamesAndOrientations) {
   EXPECT_EQ(ood::score_method_names(),
             (std::vector<std::string>{"loglik", "bpd", "input-complexity", "likelihood-ratio", "typicality", "waic", "bn-train",
-                                      "level-ratio", "dose", "gradient", "msp", "energy", "mahalanobis"}));
+                                      "level-ratio", "dose", "gradient", "lid", "msp", "energy", "mahalanobis"}));
+  EXPECT_TRUE(ood::score_method("lid").higher_is_in);
   EXPECT_TRUE(ood::score_method("level-ratio").higher_is_in);
   EXPECT_TRUE(ood::score_method("dose").higher_is_in);
   EXPECT_FALSE(ood::score_method("gradient").higher_is_in);

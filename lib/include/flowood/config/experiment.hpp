@@ -70,7 +70,10 @@ struct ScoreConfig {
   std::string typicality_reference;              ///< typicality: in-distribution spec of the entropy estimate ("" = data.train)
   std::string typicality_heldout;                ///< typicality: held-out in-distribution spec of the threshold ("" = data.test after data.test_limit)
   std::string fit_data;                          ///< dose, gradient: in-distribution spec their fits are made on ("" = data.train)
-  int64_t fit_limit = 2000;                      ///< dose, gradient: first N examples of fit_data (0 = all)
+  int64_t fit_limit = 2000;                      ///< dose, gradient, lid: first N examples of fit_data (0 = all)
+  double lid_delta = -3.0;                       ///< lid: log of the noise scale σ, in pixels / 256 (e^−3 ≈ 0.05)
+  int64_t lid_probes = 2;                        ///< lid: Hutchinson probes of the trace (0 = exact Jacobian)
+  int64_t lid_steps = 8;                         ///< lid: Lanczos steps per quadratic form
   int64_t ensemble = 3;                          ///< waic: models in the ensemble (this run + ensemble − 1 seeds)
   int64_t bootstrap = 1000;                      ///< resamples of the metrics' confidence intervals (0 = none)
 };
@@ -209,7 +212,7 @@ void visit_fields(Config& c, Visitor&& v) {
   v("embedding.std", c.embedding.std, "torchscript: per-channel sd the pixels are divided by; empty = none.");
   v("scores", c.scores,
     "OOD scores run computes, each compared on the metrics table: loglik, bpd, input-complexity, "
-    "likelihood-ratio, typicality, waic, bn-train, level-ratio, dose, gradient; with embedding.extractor also msp, energy (classifier) and "
+    "likelihood-ratio, typicality, waic, bn-train, level-ratio, dose, gradient, lid; with embedding.extractor also msp, energy (classifier) and "
     "mahalanobis (docs/scores.md).");
   v("score.batch_size", c.score.batch_size, "Images per scoring batch.");
   v("score.samples", c.score.samples, "Dequantisation samples K averaged per image (log-mean-exp).");
@@ -225,8 +228,13 @@ void visit_fields(Config& c, Visitor&& v) {
     "typicality: held-out in-distribution data of the bootstrap threshold (empty = the data.test examples after "
     "the first data.test_limit, i.e. data.test?skip=N; data.train when there are none).");
   v("score.fit_data", c.score.fit_data,
-    "dose and gradient: in-distribution data their reference statistics are fitted on (empty = data.train).");
-  v("score.fit_limit", c.score.fit_limit, "dose and gradient: first N examples of score.fit_data (0 = all).");
+    "dose, gradient and lid: in-distribution data their reference statistics are fitted on (empty = data.train).");
+  v("score.fit_limit", c.score.fit_limit, "dose, gradient and lid: first N examples of score.fit_data (0 = all).");
+  v("score.lid_delta", c.score.lid_delta,
+    "lid: log σ of the noise the linearised flow is convolved with, σ in the data's units (pixels / 256 for images).");
+  v("score.lid_probes", c.score.lid_probes,
+    "lid: Rademacher probes of the Hutchinson trace estimate; 0 = the exact Jacobian (D backward passes per example).");
+  v("score.lid_steps", c.score.lid_steps, "lid: Lanczos steps (Gauss quadrature nodes) per quadratic form.");
   v("score.ensemble", c.score.ensemble,
     "waic: models in the ensemble: this run plus ensemble − 1 more trained with seeds seed+1, … (run dir ensemble/).");
   v("score.bootstrap", c.score.bootstrap, "Resamples for the metrics' 95 % bootstrap confidence intervals (0 = none).");

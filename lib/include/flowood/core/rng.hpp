@@ -9,7 +9,7 @@
 namespace flowood {
 
 /// Purposes of independent random streams.
-enum class Stream : uint64_t { kShuffle = 1, kTrainNoise = 2, kEvalNoise = 3, kScoreNoise = 4, kInit = 5, kDataSplit = 6, kMutation = 7, kClassifier = 8, kNegative = 9 };
+enum class Stream : uint64_t { kShuffle = 1, kTrainNoise = 2, kEvalNoise = 3, kScoreNoise = 4, kInit = 5, kDataSplit = 6, kMutation = 7, kClassifier = 8, kNegative = 9, kLidProbe = 10 };
 
 /// A well-mixed 64-bit seed from a base seed, a stream and up to two indices (splitmix64).
 uint64_t derive_seed(uint64_t seed, Stream stream, uint64_t a = 0, uint64_t b = 0);
