@@ -20,36 +20,51 @@ void check_options(const LidOptions& o) {
   if (o.steps < 1) throw ConfigError("score.lid_steps", fmt::format("must be >= 1 (got {})", o.steps));
 }
 
-/// Σ_m w_m h(θ_m) per row for the two functions of N the estimate needs.
-torch::Tensor apply_trace(const GaussRule& r, double s2) { return (r.weights / (1.0 + s2 * r.nodes)).sum(1); }
+/// Σ_m w_m h(μ_m) per row for the two functions of M = JᵀJ the estimate needs: the trace term
+/// tr((I + σ² N)⁻¹) = tr(M (M + σ² I)⁻¹), the quadratic σ² z0ᵀ N (I + σ² N)⁻² z0 = σ² z0ᵀ M (M + σ² I)⁻² z0.
+torch::Tensor apply_trace(const GaussRule& r, double s2) { return (r.weights * r.nodes / (r.nodes + s2)).sum(1); }
 torch::Tensor apply_quadratic(const GaussRule& r, double s2) {
-  return (r.weights * s2 * r.nodes / (1.0 + s2 * r.nodes).pow(2)).sum(1);
+  return (r.weights * s2 * r.nodes / (r.nodes + s2).pow(2)).sum(1);
 }
 
-/// The estimate for the examples d [n, ...]: each row repeated 1 + probes times (z0, then the
-/// probes), one forward pass with its graph kept, and Lanczos on N = A Aᵀ.
+/// The generator: latents z [N, D] → data points [N, D] (flattened), the exact inverse of latent_of.
+torch::Tensor point_of(flows::FlowModelImpl& model, const torch::Tensor& z) {
+  const auto h = model.body().inverse(z);
+  if (model.preprocessing() == flows::Preprocessing::kNone) return h.flatten(1);
+  return ((torch::sigmoid(h) - (1.0 - flows::kLogitC) / 2.0) / flows::kLogitC).flatten(1);
+}
+
+/// The estimate for the examples d [n, ...]: each latent z0 repeated 1 + probes times (z0, then
+/// the probes), one generator pass with its graph kept, and Lanczos on M = JᵀJ. (M's large
+/// eigenvalues are the directions the model spreads wide, the ones LID counts: Lanczos finds the
+/// ends of a spectrum first, and N = A Aᵀ = M⁻¹ would put them at its small end.)
 std::pair<torch::Tensor, torch::Tensor> estimate(flows::FlowModelImpl& model, const torch::Tensor& d,
                                                  const LidOptions& o, const torch::Tensor& probes) {
   const int64_t n = d.size(0), copies = 1 + o.probes;
-  auto x = d.repeat_interleave(copies, 0).detach().requires_grad_(true);
-  const auto z = latent_of(model, x);  // [n·copies, D]
-  const auto dim = z.size(1);
-  // A u by double backward: g(w) = Aᵀ w is linear in w, and ∂⟨g(w), u⟩/∂w = A u.
-  auto w = torch::zeros_like(z).requires_grad_(true);
-  const auto g = torch::autograd::grad({z}, {x}, {w}, /*retain_graph=*/true, /*create_graph=*/true)[0].reshape({z.size(0), dim});
+  torch::Tensor z0;
+  {
+    torch::NoGradGuard no_grad;
+    z0 = latent_of(model, d);
+  }
+  const auto dim = z0.size(1);
+  auto z = z0.repeat_interleave(copies, 0).detach().requires_grad_(true);
+  const auto x = point_of(model, z);
+  // J v by double backward: g(w) = Jᵀ w is linear in w, and ∂⟨g(w), v⟩/∂w = J v.
+  auto w = torch::zeros_like(x).requires_grad_(true);
+  const auto g = torch::autograd::grad({x}, {z}, {w}, /*retain_graph=*/true, /*create_graph=*/true)[0];
   const auto matvec = [&](const torch::Tensor& v) {
-    const auto at_v = torch::autograd::grad({z}, {x}, {v.to(z.dtype())}, true, false)[0].reshape({z.size(0), dim});
-    return torch::autograd::grad({g}, {w}, {at_v}, true, false)[0];
+    const auto jv = torch::autograd::grad({g}, {w}, {v.to(z.dtype())}, true, false)[0];
+    return torch::autograd::grad({x}, {z}, {jv}, true, false)[0];
   };
   // Start vectors: z0 for the quadratic term, the probes for the trace.
-  auto start = z.detach().clone().reshape({n, copies, dim});
+  auto start = z0.to(torch::kFloat64).repeat_interleave(copies, 0).reshape({n, copies, dim});
   if (o.probes > 0) start.narrow(1, 1, o.probes).copy_(probes.to(start.dtype()));
   const auto rule = lanczos_rule(matvec, start.reshape({n * copies, dim}), o.steps);
   const double s2 = std::exp(2.0 * o.delta);
   const auto quadratic = apply_quadratic(rule, s2).reshape({n, copies}).select(1, 0);
   const auto trace = o.probes > 0 ? apply_trace(rule, s2).reshape({n, copies}).narrow(1, 1, o.probes).mean(1)
                                   : torch::zeros({n}, torch::kFloat64);
-  return {trace, quadratic};
+  return {trace.to(torch::kCPU), quadratic.to(torch::kCPU)};
 }
 
 }  // namespace

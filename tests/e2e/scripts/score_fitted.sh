@@ -51,7 +51,7 @@ grep -v '^#' "$lid_file" | head -1 | grep -q '^index,label,lid,loglik,lid_estima
   || fail "lid columns: $(grep -v '^#' "$lid_file" | head -1)"
 grep -v '^#' "$lid_file" | tail -n +2 | awk -F, '{ if ($3 < 0 || $3 > 1 || $5 <= 0 || $6 <= 0 || $6 > 64 + 1e-9) bad = 1 } END { exit bad }' \
   || fail "lid scores outside [0, 1], or estimates <= 0, or traces outside (0, D]"
-grep -q '^# lid=delta=-3;probes=2;steps=8$' "$lid_file" || fail "lid settings metadata: $(grep '^#' "$lid_file")"
+grep -q '^# lid=delta=-3;probes=2;steps=32$' "$lid_file" || fail "lid settings metadata: $(grep '^#' "$lid_file")"
 
 # A damaged fit is refitted, with the same result.
 echo '{"meta": 1' > "$WORK/run/fits/dose.json"

@@ -58,7 +58,7 @@ TEST(ValidateTest, EveryKeyOfTheDefaultConfigIsVisited) {
     keys.emplace_back(key);
     EXPECT_STRNE(doc, "") << key;
   });
-  EXPECT_EQ(keys.size(), 72u);
+  EXPECT_EQ(keys.size(), 75u);
   auto sorted = keys;
   std::sort(sorted.begin(), sorted.end());
   EXPECT_EQ(std::adjacent_find(sorted.begin(), sorted.end()), sorted.end());
@@ -91,6 +91,8 @@ TEST(ValidateTest, IntegerRangeRulesNameKeyAndValue) {
       {"train.log_every", 0, "must be >= 1 (got 0)"},
       {"score.batch_size", 0, "must be >= 1 (got 0)"},
       {"score.samples", 0, "must be >= 1 (got 0)"},
+      {"score.lid_probes", -1, "must be >= 0 (got -1)"},
+      {"score.lid_steps", 0, "must be >= 1 (got 0)"},
       {"histogram.bins", 0, "must be >= 1 (got 0)"},
   };
   for (const auto& tc : cases) {
@@ -136,6 +138,11 @@ TEST(ValidateTest, RealRangeRules) {
     ExperimentConfig c;
     c.train.lr = std::numeric_limits<double>::quiet_NaN();
     expect_only(c, "train.lr", "must be > 0 (got nan)");
+  }
+  {
+    ExperimentConfig c;
+    c.score.lid_delta = std::numeric_limits<double>::infinity();
+    expect_only(c, "score.lid_delta", "must be finite (got inf)");
   }
   {
     ExperimentConfig c;

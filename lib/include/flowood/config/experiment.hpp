@@ -73,7 +73,7 @@ struct ScoreConfig {
   int64_t fit_limit = 2000;                      ///< dose, gradient, lid: first N examples of fit_data (0 = all)
   double lid_delta = -3.0;                       ///< lid: log of the noise scale σ, in pixels / 256 (e^−3 ≈ 0.05)
   int64_t lid_probes = 2;                        ///< lid: Hutchinson probes of the trace (0 = exact Jacobian)
-  int64_t lid_steps = 8;                         ///< lid: Lanczos steps per quadratic form
+  int64_t lid_steps = 32;                        ///< lid: Lanczos steps per quadratic form
   int64_t ensemble = 3;                          ///< waic: models in the ensemble (this run + ensemble − 1 seeds)
   int64_t bootstrap = 1000;                      ///< resamples of the metrics' confidence intervals (0 = none)
 };

@@ -25,7 +25,7 @@ namespace flowood::ood {
 struct LidOptions {
   double delta = -3.0;  ///< log σ, σ in the model's data units (image models: pixels / 256, in [0, 1])
   int64_t probes = 2;   ///< Hutchinson probes (Rademacher) of the trace term; 0 = the exact Jacobian (D backward passes)
-  int64_t steps = 8;    ///< Lanczos steps per quadratic form
+  int64_t steps = 32;   ///< Lanczos steps per quadratic form
 };
 
 /// LID_δ from the flow's Jacobian A [D, D] and the latent z0 [D] (by an SVD of A; float64). The
@@ -59,8 +59,9 @@ torch::Tensor latent_jacobian(flows::FlowModelImpl& model, const torch::Tensor& 
 /// For each example of `data` (first `options.limit`; 0 = all), at the data point of the noise
 /// score_loglik uses for its first sample: "lid" (the estimate), "lid_trace" and "lid_quadratic"
 /// (its two terms). Estimated: `probes` Rademacher vectors and z0 each start `steps` Lanczos steps
-/// on N; products with Aᵀ are backward passes, products with A double-backward passes (exact up
-/// to rounding; the estimate's error is the trace's sampling error and the quadrature's).
+/// on M = JᵀJ = N⁻¹ through the generator (the flow's inverse): products with Jᵀ are backward
+/// passes, products with J double-backward passes (exact up to rounding; the estimate's error is
+/// the trace's sampling error and the quadrature's). Exact (probes = 0): the full Jacobian A.
 /// Eval mode; the model's mode is restored. ConfigError for delta not finite, probes < 0, steps < 1.
 std::vector<Statistic> lid_statistics(flows::FlowModelImpl& model, const data::ImageDataset& data,
                                       const LoglikOptions& options, const LidOptions& lid);
