@@ -9,6 +9,7 @@
 #include "flowood/flows/preprocess.hpp"
 #include "flowood/ood/gradient.hpp"
 #include "flowood/ood/score.hpp"
+#include "tiny_images.hpp"
 
 namespace flowood::ood {
 namespace {
@@ -31,14 +32,6 @@ flows::FlowModel tiny(const std::string& flow) {
   }
   model->eval();
   return model;
-}
-
-data::ImageDataset tiny_data(int64_t n) {
-  data::ImageDataset d;
-  d.spec = "tiny";
-  torch::manual_seed(4);
-  d.images = torch::randint(0, 256, {n, 1, 4, 4}).to(torch::kUInt8);
-  return d;
 }
 
 TEST(LikelihoodTerms, LevelsSumToTheLogLikelihoodInFloat64) {

@@ -10,6 +10,7 @@
 #include "flowood/core/error.hpp"
 #include "flowood/flows/factory.hpp"
 #include "flowood/ood/lid.hpp"
+#include "tiny_images.hpp"
 
 namespace flowood::ood {
 namespace {
@@ -112,14 +113,6 @@ flows::FlowModel tiny_flow() {
   }
   model->eval();
   return model;
-}
-
-data::ImageDataset tiny_data(int64_t n) {
-  data::ImageDataset d;
-  d.spec = "tiny";
-  torch::manual_seed(4);
-  d.images = torch::randint(0, 256, {n, 1, 4, 4}).to(torch::kUInt8);
-  return d;
 }
 
 TEST(LidFlow, JacobianMatchesFiniteDifferencesAndTheLogDet) {
