@@ -25,6 +25,8 @@ void register_sweep(CLI::App& app);
 void register_aggregate(CLI::App& app);
 void register_bench(CLI::App& app);
 void register_embed(CLI::App& app);
+void register_import(CLI::App& app);
+void register_curve(CLI::App& app);
 
 /// Options shared by verbs that read an experiment: --config FILE and repeated --set key=value.
 struct ConfigOptions {

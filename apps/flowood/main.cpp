@@ -28,6 +28,8 @@ int main(int argc, char** argv) {
   flowood::app::register_train(app);
   flowood::app::register_score(app);
   flowood::app::register_embed(app);
+  flowood::app::register_import(app);
+  flowood::app::register_curve(app);
   flowood::app::register_info(app);
   flowood::app::register_auroc(app);
   flowood::app::register_histogram(app);

@@ -86,3 +86,7 @@ flowood_add_e2e_test(embedding_run
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/embedding_run.sh ${FLOWOOD} $<TARGET_FILE:make_torchscript_module> ${E2E_WORK}
   PASS_REGEX "embedding run ok" TIMEOUT 900)
 set_tests_properties(e2e.embedding_run PROPERTIES SKIP_RETURN_CODE 77)
+# Training curves: kept checkpoints and `flowood curve`.
+flowood_add_e2e_test(curve
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/curve.sh ${FLOWOOD} ${E2E_WORK}
+  PASS_REGEX "curve ok" TIMEOUT 300)

@@ -26,7 +26,7 @@ namespace fs = std::filesystem;
 namespace flowood::experiment {
 bool may_change_on_resume(const std::string& key) {
   static const std::vector<std::string> allowed = {"name", "device", "threads", "layout", "train.epochs", "train.max_steps",
-                                                   "train.checkpoint_every", "train.eval_every", "train.eval_limit",
+                                                   "train.checkpoint_every", "train.keep_checkpoints", "train.eval_every", "train.eval_limit",
                                                    "train.log_every", "data.test", "data.ood", "data.roots", "scores",
                                                    "data.test_limit"};
   if (key.rfind("score.", 0) == 0 || key.rfind("histogram.", 0) == 0) return true;

@@ -13,6 +13,7 @@
 #include "flowood/core/log.hpp"
 #include "flowood/data/registry.hpp"
 #include "flowood/experiment/embeddings.hpp"
+#include "flowood/experiment/import_run.hpp"
 #include "flowood/experiment/layout_choice.hpp"
 #include "flowood/flows/factory.hpp"
 #include "flowood/ood/curves.hpp"
@@ -58,6 +59,10 @@ train::TrainResult train_stage(const config::ExperimentConfig& cfg, const RunPat
     device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(group->local_rank() % torch::cuda::device_count()));
   apply_threads(cfg);
   if (writer) prepare_run_dir(run, cfg, codec);
+  if (const auto source = imported_from(run)) {
+    log().info("the model in {} was imported ({}): it is used as it is, not trained", run.dir, *source);
+    return {};
+  }
   if (cfg.embedding.extractor == "classifier") {
     if (group) throw ConfigError("embedding.extractor", "embedding runs train on one process (no torchrun / srun -n K)");
     const auto extractor = train_extractor(cfg, run, codec.write(cfg), hooks.stop);

@@ -53,6 +53,7 @@ struct TrainConfig {
   int64_t epochs = 82;                           ///< epochs actually run (the reference's num_epochs + 1)
   int64_t max_steps = 0;                         ///< stop after this many steps (0 = epochs decide)
   int64_t checkpoint_every = 1000;               ///< steps between checkpoints (and one at the end)
+  bool keep_checkpoints = false;                 ///< also keep each as checkpoints/step-N.pt (model only; `flowood curve`)
   int64_t eval_every = 0;                        ///< steps between test evaluations (0 = each epoch)
   int64_t eval_limit = 1000;                     ///< test images per periodic evaluation (0 = all)
   int64_t log_every = 50;                        ///< steps between log lines
@@ -179,6 +180,9 @@ void visit_fields(Config& c, Visitor&& v) {
   v("train.epochs", c.train.epochs, "Epochs to run (the reference runs num_epochs + 1: 82 for its 81).");
   v("train.max_steps", c.train.max_steps, "Stop after this many optimiser steps (0 = run all epochs).");
   v("train.checkpoint_every", c.train.checkpoint_every, "Steps between checkpoints; one is also written at the end.");
+  v("train.keep_checkpoints", c.train.keep_checkpoints,
+    "Also keep every checkpoint's model as RUN/checkpoints/step-N.pt, for `flowood curve` (bits/dim and AUROC "
+    "along training).");
   v("train.eval_every", c.train.eval_every, "Steps between test-set evaluations (0 = at the end of each epoch).");
   v("train.eval_limit", c.train.eval_limit, "Test images used by periodic evaluations (0 = all).");
   v("train.log_every", c.train.log_every, "Steps between log lines.");
