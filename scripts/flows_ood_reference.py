@@ -184,6 +184,23 @@ class HighwayST(nn.Module):
         return self.out_conv(self.layers(self.in_conv(x)))
 
 
+class ConvNetST(nn.Module):
+    """Spec 2.7 `convnet`: weight-normalised convolutions with no nonlinearity."""
+
+    def __init__(self, cin, m, blocks):
+        super().__init__()
+        self.layers = nn.Sequential(WNConv(cin, m, 3, 1), *[WNConv(m, m, 3, 1) for _ in range(blocks)],
+                                    WNConv(m, 2 * cin, 1, 0))
+
+    def forward(self, x):
+        return self.layers(x)
+
+
+def glow_convnet_st(cin, m):
+    """Spec 2.7 `glow_convnet`: conv3x3, ReLU, conv1x1, ReLU, conv3x3 (an nn.Sequential itself)."""
+    return nn.Sequential(PlainConv(cin, m, 3), nn.ReLU(), PlainConv(m, m, 1), nn.ReLU(), PlainConv(m, 2 * cin, 3))
+
+
 class Rescale(nn.Module):
     def __init__(self, c):
         super().__init__()
@@ -317,25 +334,29 @@ def realnvp(c, h, m, blocks, scales):
     return Flow(items)
 
 
-def coupling_stack(c, m, blocks, masks, bottleneck=None):
+def coupling_stack(c, m, blocks, masks, bottleneck=None, convnet=False):
     items = [Marker("addZslot"), Marker("logits")]
     for kind, arg in masks:
         double = kind == "checkerboard"
-        st = (lambda seen, double=double: ResNetST(seen, m, blocks, double, bottleneck)) if bottleneck else \
-            resnet_st(m, blocks, double)
+        if convnet:
+            st = lambda seen: ConvNetST(seen, m, blocks)
+        elif bottleneck:
+            st = lambda seen, double=double: ResNetST(seen, m, blocks, double, bottleneck)
+        else:
+            st = resnet_st(m, blocks, double)
         items.append(Group(Coupling(c, kind, arg, st)))
     items.append(Marker("flatjoin"))
     return Flow(items)
 
 
-def glow(c, m, blocks, scales, steps):
+def glow(c, m, blocks, scales, steps, st=None):
+    st = st or (lambda seen: HighwayST(seen, m, blocks))
     items = [Marker("addZslot"), Marker("logits")]
     for scale in range(scales):
         c *= 4
         items.append(Group(Squeeze()))
         for _ in range(steps):
-            items.append(Group(ActNorm(c), InvConv(c),
-                               Coupling(c, "channel", False, lambda seen: HighwayST(seen, m, blocks))))
+            items.append(Group(ActNorm(c), InvConv(c), Coupling(c, "channel", False, st)))
         if scale < scales - 1:
             items.append(Marker("keep", c // 2))
             c //= 2
@@ -360,6 +381,12 @@ CASES = {
     "glow": (lambda: glow(3, 8, 1, 2, 2),
              "  flow: glow\n  in_shape: [3, 8, 8]\n  num_scales: 2\n  num_steps: 2\n  num_blocks: 1\n"
              "  mid_channels: 8\n  st_net: highway\n", (3, 8, 8)),
+    "convnet": (lambda: coupling_stack(1, 4, 1, [("checkerboard", False), ("checkerboard", True)], convnet=True),
+                "  flow: coupling\n  in_shape: [1, 8, 8]\n  masks: [checkerboard x2]\n  num_blocks: 1\n"
+                "  mid_channels: 4\n  st_net: convnet\n", (1, 8, 8)),
+    "glowconv": (lambda: glow(1, 6, 1, 2, 1, st=lambda seen: glow_convnet_st(seen, 6)),
+                 "  flow: glow\n  in_shape: [1, 8, 8]\n  num_scales: 2\n  num_steps: 1\n  mid_channels: 6\n"
+                 "  st_net: glow-convnet\n", (1, 8, 8)),
 }
 
 

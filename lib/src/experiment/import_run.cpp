@@ -86,11 +86,15 @@ ImportResult import_checkpoint(const std::string& from, const std::string& check
 
 std::optional<std::string> imported_from(const RunPaths& run) {
   if (!std::filesystem::exists(run.checkpoint())) return std::nullopt;
-  const auto info = train::read_checkpoint_info(run.checkpoint());
-  if (info.meta.empty()) return std::nullopt;
-  const auto meta = io::parse_json(info.meta, run.checkpoint());
-  if (!meta.is_object() || !meta.contains("imported_from")) return std::nullopt;
-  return meta["imported_from"].dump();
+  try {
+    const auto info = train::read_checkpoint_info(run.checkpoint());
+    if (info.meta.empty()) return std::nullopt;
+    const auto meta = io::parse_json(info.meta, run.checkpoint());
+    if (!meta.is_object() || !meta.contains("imported_from")) return std::nullopt;
+    return meta["imported_from"].dump();
+  } catch (const Error&) {
+    return std::nullopt;  // a damaged checkpoint: whoever loads it next reports how
+  }
 }
 
 }  // namespace flowood::experiment

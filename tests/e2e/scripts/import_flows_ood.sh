@@ -44,7 +44,7 @@ if /usr/bin/python3 -c "import torch, numpy" 2> /dev/null; then
   /usr/bin/python3 - "$FIX" "$WORK/fresh" <<'PY' || fail "the reference script no longer writes the committed fixture"
 import sys, numpy as np
 a, b = sys.argv[1], sys.argv[2]
-for case in ("realnvp", "cycle", "bottleneck", "glow"):
+for case in ("realnvp", "cycle", "bottleneck", "glow", "convnet", "glowconv"):
     for part in ("x", "u", "loglik"):
         x, y = np.load(f"{a}/{case}_{part}.npy"), np.load(f"{b}/{case}_{part}.npy")
         assert x.shape == y.shape and np.allclose(x, y, rtol=1e-12, atol=0), (case, part)

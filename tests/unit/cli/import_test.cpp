@@ -3,7 +3,8 @@
 // the inputs, the dequantisation noise and the log-likelihoods that script computed in float64)
 // give the same log-likelihoods in flowood, within 1e-5 relative in float64 — for RealNVP
 // (checkerboard and channel couplings, two scales), a cycle-mask/horizontal coupling stack, the
-// bottleneck st-network and Glow (ActNorm, 1×1 convolutions, highway st-networks). And every way an
+// bottleneck and convnet st-networks, and Glow (ActNorm, 1×1 convolutions) with highway and
+// glow-convnet st-networks. And every way an
 // import can fail says which file, parameter or key, leaving no run directory behind.
 #include <filesystem>
 #include <fstream>
@@ -68,7 +69,8 @@ TEST_P(GoldenImport, LogLikelihoodsAgreeWithTheAuthorsFormatInFloat64) {
   RecordProperty("max_relative_error", fmt::format("{:.3g}", err));
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixture, GoldenImport, ::testing::Values("realnvp", "cycle", "bottleneck", "glow"));
+INSTANTIATE_TEST_SUITE_P(Fixture, GoldenImport,
+                         ::testing::Values("realnvp", "cycle", "bottleneck", "glow", "convnet", "glowconv"));
 
 TEST(Import, LegacyFormatGivesTheSameModel) {
   testing::TempDir dir("import");

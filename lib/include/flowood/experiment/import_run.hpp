@@ -30,7 +30,8 @@ struct ImportResult {
 ImportResult import_checkpoint(const std::string& from, const std::string& checkpoint,
                                const config::ExperimentConfig& config, const RunPaths& run, const ConfigCodec& codec);
 
-/// The "imported_from" record of a run's checkpoint meta, or nullopt for a run trained here.
+/// The "imported_from" record of a run's checkpoint meta (JSON text), or nullopt for a run trained
+/// here, a run without a checkpoint, or one whose checkpoint cannot be read (its loader says why).
 std::optional<std::string> imported_from(const RunPaths& run);
 
 }  // namespace flowood::experiment
