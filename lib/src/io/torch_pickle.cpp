@@ -356,6 +356,7 @@ class Unpickler {
     for (const auto& s : size.items) sizes.push_back(s->integer);
     for (const auto& s : stride.items) strides.push_back(s->integer);
     if (sizes.size() != strides.size()) fail(at, "a tensor whose size and stride differ in length");
+    if (offset.integer < 0) fail(at, "a tensor at a negative storage offset");
     int64_t last = offset.integer;
     bool empty = false;
     for (size_t i = 0; i < sizes.size(); ++i) {
@@ -364,15 +365,19 @@ class Unpickler {
       else if (strides[i] > 0 && sizes[i] - 1 > (INT64_MAX - last) / strides[i]) fail(at, "a tensor of impossible size");
       else last += (sizes[i] - 1) * strides[i];
     }
-    if (offset.integer < 0 || (!empty && last >= storage.tensor.numel()))
+    if (!empty && last >= storage.tensor.numel())
       fail(at, fmt::format("a tensor of size {} reaching element {} of a storage of {}", c10::str(c10::IntArrayRef(sizes)), last,
                            storage.tensor.numel()));
     uint64_t bytes = static_cast<uint64_t>(storage.tensor.element_size());
     for (const auto s : sizes) bytes = s == 0 ? 0 : (bytes > budget_ / static_cast<uint64_t>(s) ? budget_ + 1 : bytes * s);
     if (bytes > budget_) fail(at, "tensors that together hold more data than the file (one storage viewed over and over)");
     budget_ -= bytes;
-    v->tensor = empty ? torch::empty(sizes, storage.tensor.options())
-                      : storage.tensor.as_strided(sizes, strides, offset.integer).clone();
+    try {
+      v->tensor = empty ? torch::empty(sizes, storage.tensor.options())
+                        : storage.tensor.as_strided(sizes, strides, offset.integer).clone();
+    } catch (const c10::Error& e) {  // e.g. an empty tensor whose other sizes overflow int64 together
+      fail(at, std::string("a tensor LibTorch cannot make: ") + e.what_without_backtrace());
+    }
     return v;
   }
 
