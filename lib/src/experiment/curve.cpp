@@ -5,7 +5,6 @@
 #include <filesystem>
 #include <map>
 #include <numeric>
-#include <regex>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -29,14 +28,17 @@ namespace {
 std::map<int64_t, std::string> checkpoints_of(const RunPaths& run) {
   std::map<int64_t, std::string> out;
   const fs::path dir = fs::path(run.dir) / "checkpoints";
-  const std::regex name(R"(step-([0-9]{1,15})\.pt)");
+  // step-<1 to 15 digits>.pt
+  const auto step_of = [](const std::string& file) -> int64_t {
+    if (file.size() < 9 || file.compare(0, 5, "step-") != 0 || file.compare(file.size() - 3, 3, ".pt") != 0) return -1;
+    const auto digits = file.substr(5, file.size() - 8);
+    if (digits.empty() || digits.size() > 15 || digits.find_first_not_of("0123456789") != std::string::npos) return -1;
+    return std::stoll(digits);
+  };
   std::error_code ec;
   if (fs::is_directory(dir, ec))
-    for (const auto& entry : fs::directory_iterator(dir, ec)) {
-      std::smatch m;
-      const auto file = entry.path().filename().string();
-      if (std::regex_match(file, m, name)) out[std::stoll(m[1])] = entry.path().string();
-    }
+    for (const auto& entry : fs::directory_iterator(dir, ec))
+      if (const auto step = step_of(entry.path().filename().string()); step >= 0) out[step] = entry.path().string();
   if (out.empty())
     throw IoError(dir.string(), "the run kept no checkpoints: train it with train.keep_checkpoints: true "
                                 "(each checkpoint then stays as checkpoints/step-N.pt)");

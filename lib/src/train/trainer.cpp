@@ -263,13 +263,13 @@ TrainResult train(flows::FlowModelImpl& model, const data::ImageDataset& train_s
   const int64_t eval_batch = options.eval_batch_size;
   auto save = [&](int64_t at) {
     if (comm) average_batch_norm_statistics(model, *comm);
-    if (writer) save_checkpoint(ckpt_path, model, optimizer.get(), {at, options.config_text});
+    if (writer) save_checkpoint(ckpt_path, model, optimizer.get(), {at, options.config_text, {}});
     if (writer && tc.keep_checkpoints) {  // the model alone, for `flowood curve`
       const auto dir = std::filesystem::path(options.run_dir) / "checkpoints";
       std::error_code ec;
       std::filesystem::create_directories(dir, ec);
       if (ec) throw IoError(dir.string(), "cannot create the directory of kept checkpoints: " + ec.message());
-      save_checkpoint((dir / fmt::format("step-{}.pt", at)).string(), model, nullptr, {at, options.config_text});
+      save_checkpoint((dir / fmt::format("step-{}.pt", at)).string(), model, nullptr, {at, options.config_text, {}});
     }
   };
   auto shape = model.input_shape();
