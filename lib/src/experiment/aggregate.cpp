@@ -44,8 +44,9 @@ std::string md_table(const std::vector<std::vector<std::string>>& rows) {
 
 Aggregate aggregate_sweep(const std::string& dir, const std::string& metric) {
   const auto plan = read_sweep(dir);
-  // Columns: every (method, ood set) any finished run reports.
-  std::vector<std::string> columns;
+  // Columns: every (method, ood set) any finished run reports, then the mean bits/dim of every
+  // scored set (the fit the result tables show beside the metric).
+  std::vector<std::string> columns, bpd_columns;
   std::map<std::string, std::map<std::string, double>> values;  // run → column → metric
   std::vector<std::string> missing, failed;
   for (const auto& run : plan.runs) {
@@ -68,10 +69,18 @@ Aggregate aggregate_sweep(const std::string& dir, const std::string& metric) {
         if (std::find(columns.begin(), columns.end(), column) == columns.end()) columns.push_back(column);
         values[run.name][column] = io::json_number(io::json_at(e, metric));
       }
+      if (j.contains("datasets"))
+        for (const auto& d : io::json_at(j, "datasets")) {
+          if (!d.contains("bpd_mean")) continue;
+          const auto column = "bits/dim " + io::json_string(io::json_at(d, "dataset"));
+          if (std::find(bpd_columns.begin(), bpd_columns.end(), column) == bpd_columns.end()) bpd_columns.push_back(column);
+          values[run.name][column] = io::json_number(io::json_at(d, "bpd_mean"));
+        }
     } catch (const DataError& e) {
       throw IoError(metrics, std::string("malformed metrics file: ") + e.what());
     }
   }
+  columns.insert(columns.end(), bpd_columns.begin(), bpd_columns.end());
   // Per run.
   std::vector<std::string> header{"run"};
   header.insert(header.end(), plan.axes.begin(), plan.axes.end());

@@ -35,6 +35,8 @@ grep -q "threads: 1" "$WORK/s/runs/mid_channels-4__seed-1/config.yaml" || fail "
 head -1 "$WORK/s/aggregate.csv" | grep -q '^run,model.mid_channels,seed,loglik auroc vs ' || fail "aggregate.csv header"
 grep -q '^| 4 | 3 | [01]\.[0-9]* ± [0-9.]* |' "$WORK/s/aggregate.md" || fail "no mean ± sd over 3 seeds: $(cat "$WORK/s/aggregate.md")"
 grep -q '6 of 6 runs finished' "$WORK/s/aggregate.md" || fail "aggregate count"
+head -1 "$WORK/s/aggregate.csv" | grep -q ',bits/dim [^,]*,bits/dim [^,]*$' || fail "aggregate.csv lacks the bits/dim of the test and OOD sets"
+awk -F, 'NR > 1 && !($NF > 0 && $NF < 100) { bad = 1 } END { exit bad }' "$WORK/s/aggregate.csv" || fail "bits/dim out of range"
 
 # A grid whose second run fails at scoring: listed as failed, the sweep exits non-zero.
 cat > "$WORK/bad.yaml" <<YAML
