@@ -364,9 +364,18 @@ void check_dataset_available(const std::string& text, const DataRoots& roots) {
   const DatasetKind* kind = find_dataset_kind(spec.name);
   if (kind == nullptr || kind->generated) return;
   if (kind->takes_path) {
+    // As the loaders resolve it: the path itself, else (when relative) under each data root.
     std::error_code ec;
-    if (!fs::exists(spec.path, ec)) throw DataError(spec.to_string(), "no such file or directory: " + spec.path);
-    return;
+    if (fs::exists(spec.path, ec)) return;
+    std::vector<std::string> tried{spec.path};
+    if (fs::path(spec.path).is_relative()) {
+      for (const auto& root : roots.dirs) {
+        const fs::path candidate = fs::path(root) / spec.path;
+        if (fs::exists(candidate, ec)) return;
+        tried.push_back(candidate.string());
+      }
+    }
+    throw DataError(spec.to_string(), fmt::format("no such file or directory (tried {})", fmt::join(tried, ", ")));
   }
   if (!kind->locate) return;
   const auto loc = kind->locate(spec, roots);

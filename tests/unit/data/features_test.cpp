@@ -202,3 +202,20 @@ TEST_F(FeaturesTest, ImageSpecsFlattenToUnitFeatures) {
   EXPECT_LE(ds.features.max().item<float>(), 1.0f);
   EXPECT_EQ(ds.spec, "constant?shape=1x2x2&n=3");
 }
+
+// `run` checks every set before training the way the loaders resolve it: a relative path that is
+// not in the working directory is found under the data roots (the tabular experiments name
+// `csv:letter-recognition.data` and find it through FLOWOOD_DATA); missing everywhere, the error
+// names every place tried.
+TEST_F(FeaturesTest, AvailabilityCheckSearchesRelativePathsUnderRoots) {
+  write_text(file("rows.csv"), "1,2,A\n3,4,B\n");
+  const DataRoots roots{{"/nonexistent-root", dir_.path().string()}};
+  EXPECT_NO_THROW(check_dataset_available("csv:rows.csv?label=last", roots));
+  EXPECT_EQ(load_features("csv:rows.csv?label=last", roots).size(), 2);
+  EXPECT_NO_THROW(check_dataset_available("csv:" + file("rows.csv"), DataRoots{}));
+  const std::string what = data_error_of([&] { check_dataset_available("csv:absent.csv", roots); });
+  EXPECT_NE(what.find("/nonexistent-root/absent.csv"), std::string::npos) << what;
+  EXPECT_NE(what.find(file("absent.csv")), std::string::npos) << what;
+  EXPECT_NE(data_error_of([&] { check_dataset_available("csv:rows.csv", DataRoots{}); }).find("no such file"),
+            std::string::npos);
+}
