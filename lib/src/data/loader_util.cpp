@@ -22,9 +22,9 @@ bool is_dir(const fs::path& p) {
   return fs::is_directory(p, ec);
 }
 
-std::string resolve_user_path(const std::string& path, const DataRoots& roots, bool want_dir, const std::string& what) {
-  auto ok = [&](const fs::path& p) { return want_dir ? is_dir(p) : is_file(p); };
-  std::vector<std::string> tried{path};
+std::optional<std::string> find_user_path(const std::string& path, const DataRoots& roots, bool (*ok)(const fs::path&),
+                                          std::vector<std::string>& tried) {
+  tried.push_back(path);
   if (ok(path)) return path;
   if (fs::path(path).is_relative()) {
     for (const auto& root : roots.dirs) {
@@ -33,6 +33,12 @@ std::string resolve_user_path(const std::string& path, const DataRoots& roots, b
       if (ok(candidate)) return candidate.string();
     }
   }
+  return std::nullopt;
+}
+
+std::string resolve_user_path(const std::string& path, const DataRoots& roots, bool want_dir, const std::string& what) {
+  std::vector<std::string> tried;
+  if (auto found = find_user_path(path, roots, want_dir ? &is_dir : &is_file, tried)) return *found;
   throw DataError(path, fmt::format("{} not found (tried {})", what, fmt::join(tried, ", ")));
 }
 

@@ -19,6 +19,11 @@ namespace fs = std::filesystem;
 bool is_file(const fs::path& p);
 bool is_dir(const fs::path& p);
 
+/// A user-given path that satisfies `ok`: as written, else (when relative) under each root in
+/// order; nullopt when none does. Every candidate looked at is appended to `tried`.
+std::optional<std::string> find_user_path(const std::string& path, const DataRoots& roots, bool (*ok)(const fs::path&),
+                                          std::vector<std::string>& tried);
+
 /// A user-given path: as written when it exists, else (when relative) under each root in order.
 /// Throws DataError(path) listing what was tried. `want_dir` selects directories instead of files.
 std::string resolve_user_path(const std::string& path, const DataRoots& roots, bool want_dir, const std::string& what);

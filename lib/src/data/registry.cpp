@@ -364,17 +364,10 @@ void check_dataset_available(const std::string& text, const DataRoots& roots) {
   const DatasetKind* kind = find_dataset_kind(spec.name);
   if (kind == nullptr || kind->generated) return;
   if (kind->takes_path) {
-    // As the loaders resolve it: the path itself, else (when relative) under each data root.
-    std::error_code ec;
-    if (fs::exists(spec.path, ec)) return;
-    std::vector<std::string> tried{spec.path};
-    if (fs::path(spec.path).is_relative()) {
-      for (const auto& root : roots.dirs) {
-        const fs::path candidate = fs::path(root) / spec.path;
-        if (fs::exists(candidate, ec)) return;
-        tried.push_back(candidate.string());
-      }
-    }
+    // Resolved as the loaders resolve it (a file or a folder, whichever the kind reads).
+    std::vector<std::string> tried;
+    const auto any = [](const fs::path& p) { return detail::is_file(p) || detail::is_dir(p); };
+    if (detail::find_user_path(spec.path, roots, any, tried)) return;
     throw DataError(spec.to_string(), fmt::format("no such file or directory (tried {})", fmt::join(tried, ", ")));
   }
   if (!kind->locate) return;
