@@ -26,6 +26,10 @@ namespace flowood {
 
 bool cuda_available() { return torch::cuda::is_available(); }
 
+void synchronize(const torch::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize(device.index());
+}
+
 int default_threads() {
   int cpus = 0;
   cpu_set_t set;

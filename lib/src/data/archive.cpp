@@ -17,7 +17,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::size_t kChunk = std::size_t{1} << 16;
+constexpr std::size_t kReadChunk = std::size_t{1} << 16;
 
 struct ArchiveFree {
   void operator()(archive* a) const { archive_read_free(a); }
@@ -65,7 +65,7 @@ ArchivePtr open_archive(const std::string& path, ArchiveFormat format) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) throw DataError(path, "cannot open: no such file");
   // libarchive reads the first header here to recognise the format.
-  if (archive_read_open_filename(a.get(), path.c_str(), kChunk) != ARCHIVE_OK)
+  if (archive_read_open_filename(a.get(), path.c_str(), kReadChunk) != ARCHIVE_OK)
     throw DataError(path, not_an_archive(format, a.get()));
   return a;
 }
@@ -95,7 +95,7 @@ void read_archive(const std::string& path, const std::function<bool(const std::s
     }
     ArchiveMember m;
     m.name = current;
-    std::uint8_t buffer[kChunk];
+    std::uint8_t buffer[kReadChunk];
     for (;;) {
       const la_ssize_t n = archive_read_data(a.get(), buffer, sizeof buffer);
       if (n == 0) break;

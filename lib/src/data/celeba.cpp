@@ -15,22 +15,22 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kHowToGet =
+constexpr const char* kCelebaHowToGet =
     "CelebA is distributed through Google Drive only (https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html): "
     "download img_align_celeba.zip and list_eval_partition.txt, unzip into ROOT/celeba/ so that "
     "ROOT/celeba/img_align_celeba/000001.jpg and ROOT/celeba/list_eval_partition.txt exist";
 
-struct Source {
+struct CelebaSource {
   fs::path dir;  // holds img_align_celeba/ and list_eval_partition.txt
 };
 
-std::optional<Source> find_source(const DataRoots& roots, std::vector<std::string>* searched) {
+std::optional<CelebaSource> find_source(const DataRoots& roots, std::vector<std::string>* searched) {
   for (const auto& root : roots.dirs) {
     for (const char* sub : {"celeba", "CelebA"}) {
       const fs::path dir = fs::path(root) / sub;
       searched->push_back(dir.string() + "/{img_align_celeba/,list_eval_partition.txt}");
       if (detail::is_dir(dir / "img_align_celeba") && detail::is_file(dir / "list_eval_partition.txt")) {
-        return Source{dir};
+        return CelebaSource{dir};
       }
     }
   }
@@ -43,7 +43,7 @@ ImageDataset load_celeba(const DatasetSpec& spec, const DataRoots& roots, int64_
   const auto source = find_source(roots, &searched);
   if (!source) {
     throw DataError(spec.to_string(), fmt::format("dataset not found: tried {} ({}). To get it: {}",
-                                                  fmt::join(searched, ", "), detail::roots_note(), kHowToGet));
+                                                  fmt::join(searched, ", "), detail::roots_note(), kCelebaHowToGet));
   }
   const std::string partition = (source->dir / "list_eval_partition.txt").string();
   const auto names = read_celeba_partition(partition, spec.split);
@@ -122,7 +122,7 @@ DatasetKind celeba_kind() {
   kind.splits = {"train", "valid", "test"};
   kind.default_split = "test";
   kind.options = {{"size", "N", "output side in pixels (default 32; the paper's models use 32, 64 also common)"}};
-  kind.how_to_get = kHowToGet;
+  kind.how_to_get = kCelebaHowToGet;
   kind.load = load_celeba;
   kind.locate = locate_celeba;
   return kind;

@@ -18,14 +18,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kHowToGet =
+constexpr const char* kCifar10HowToGet =
     "flowood data fetch cifar10 (downloads https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz and extracts "
     "ROOT/cifar-10-batches-bin/), or put the JPEG mirror's train.tar.gz and test.tar.gz in ROOT/cifar10-jpeg/, or "
     "class folders in ROOT/cifar10/{train,test}/<class>/";
 
 enum class Layout { kBinary, kFolder, kTarball };
 
-struct Source {
+struct Cifar10Source {
   Layout layout = Layout::kBinary;
   std::string where;               // directory or tarball
   std::vector<std::string> files;  // binary: the batch files in order
@@ -49,14 +49,14 @@ std::vector<std::pair<Layout, fs::path>> candidates(const std::string& root, con
           {Layout::kTarball, r / "cifar10" / (split + ".tar.gz")}};
 }
 
-std::optional<Source> find_source(const DatasetSpec& spec, const DataRoots& roots, std::vector<std::string>* searched) {
+std::optional<Cifar10Source> find_source(const DatasetSpec& spec, const DataRoots& roots, std::vector<std::string>* searched) {
   for (const auto& root : roots.dirs) {
     for (const auto& [layout, p] : candidates(root, spec.split)) {
       if (layout == Layout::kBinary) {
         const auto names = batch_names(spec.split);
         searched->push_back((p / names.front()).string());
         if (!detail::is_file(p / names.front())) continue;
-        Source s{layout, p.string(), {}};
+        Cifar10Source s{layout, p.string(), {}};
         std::vector<std::string> missing;
         for (const auto& n : names) {
           if (detail::is_file(p / n)) {
@@ -72,7 +72,7 @@ std::optional<Source> find_source(const DatasetSpec& spec, const DataRoots& root
         return s;
       }
       searched->push_back(p.string() + (layout == Layout::kFolder ? "/<class>/" : ""));
-      if (layout == Layout::kFolder ? detail::is_dir(p) : detail::is_file(p)) return Source{layout, p.string(), {}};
+      if (layout == Layout::kFolder ? detail::is_dir(p) : detail::is_file(p)) return Cifar10Source{layout, p.string(), {}};
     }
   }
   return std::nullopt;
@@ -98,7 +98,7 @@ ImageDataset from_encoded(std::vector<EncodedImage>& images, std::vector<int64_t
   return ds;
 }
 
-ImageDataset load_folder(const Source& s, int64_t limit) {
+ImageDataset load_folder(const Cifar10Source& s, int64_t limit) {
   std::vector<EncodedImage> images;
   std::vector<int64_t> labels;
   std::vector<std::string> files;
@@ -135,7 +135,7 @@ ImageDataset load_folder(const Source& s, int64_t limit) {
   return ds;
 }
 
-ImageDataset load_tarball(const Source& s, const std::string& split, int64_t limit) {
+ImageDataset load_tarball(const Cifar10Source& s, const std::string& split, int64_t limit) {
   const std::string what = fmt::format("cifar10-tarball-v1\n{}", fs::absolute(s.where).string());
   ImageDataset ds = detail::cached_decode("cifar10-" + split, what, {s.where}, limit, [&] {
     std::vector<ArchiveMember> members = read_archive_members(s.where, [](const std::string& name) {
@@ -165,7 +165,7 @@ ImageDataset load_cifar10(const DatasetSpec& spec, const DataRoots& roots, int64
   const auto source = find_source(spec, roots, &searched);
   if (!source) {
     throw DataError(spec.to_string(), fmt::format("dataset not found: tried {} ({}). To get it: {}",
-                                                  fmt::join(searched, ", "), detail::roots_note(), kHowToGet));
+                                                  fmt::join(searched, ", "), detail::roots_note(), kCifar10HowToGet));
   }
   switch (source->layout) {
     case Layout::kBinary: return read_cifar10_bin(source->files, limit);
@@ -247,7 +247,7 @@ DatasetKind cifar10_kind() {
                  "the JPEG mirror's tarballs)";
   kind.splits = {"train", "test"};
   kind.default_split = "test";
-  kind.how_to_get = kHowToGet;
+  kind.how_to_get = kCifar10HowToGet;
   kind.load = load_cifar10;
   kind.locate = locate_cifar10;
   return kind;

@@ -20,7 +20,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::size_t kChunk = std::size_t{1} << 20;
+constexpr std::size_t kIdxChunk = std::size_t{1} << 20;
 // Larger images are surely a corrupt header; the bound also keeps n * rows * cols within 64 bits.
 constexpr std::uint32_t kMaxSide = 1u << 16;
 
@@ -86,7 +86,7 @@ class ByteSource {
     out.reserve(std::min<std::size_t>(size, std::size_t{64} << 20));
     while (out.size() < size) {
       const std::size_t before = out.size();
-      const std::size_t step = std::min(size - before, std::max(kChunk, before));
+      const std::size_t step = std::min(size - before, std::max(kIdxChunk, before));
       out.resize(before + step);
       const std::size_t got = read(out.data() + before, step);
       out.resize(before + got);
@@ -97,7 +97,7 @@ class ByteSource {
 
   /// Consumes the rest of the file and returns how many bytes it held.
   std::uint64_t drain() {
-    std::vector<std::uint8_t> sink(kChunk);
+    std::vector<std::uint8_t> sink(kIdxChunk);
     std::uint64_t total = 0;
     std::size_t got = 0;
     while ((got = read(sink.data(), sink.size())) > 0) total += got;

@@ -19,7 +19,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kHowToGet =
+constexpr const char* kSvhnHowToGet =
     "flowood data fetch svhn (downloads http://ufldl.stanford.edu/housenumbers/{train,test}_32x32.mat), or put "
     "train_32x32.mat / test_32x32.mat in ROOT/svhn/";
 
@@ -134,7 +134,7 @@ ImageDataset load_svhn(const DatasetSpec& spec, const DataRoots& roots, int64_t 
   const auto file = find_file(spec, roots, &searched);
   if (!file) {
     throw DataError(spec.to_string(), fmt::format("dataset not found: tried {} ({}). To get it: {}",
-                                                  fmt::join(searched, ", "), detail::roots_note(), kHowToGet));
+                                                  fmt::join(searched, ", "), detail::roots_note(), kSvhnHowToGet));
   }
   return read_svhn_mat(*file, limit);
 }
@@ -200,7 +200,7 @@ DatasetKind svhn_kind() {
   kind.summary = "SVHN cropped digits, 3x32x32 colour, train 73257 / test 26032 (the official .mat files)";
   kind.splits = {"train", "test"};
   kind.default_split = "test";
-  kind.how_to_get = kHowToGet;
+  kind.how_to_get = kSvhnHowToGet;
   kind.load = load_svhn;
   kind.locate = locate_svhn;
   return kind;

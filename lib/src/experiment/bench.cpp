@@ -14,7 +14,6 @@
 #include <limits>
 
 #include <fmt/format.h>
-#include <torch/cuda.h>
 #include <torch/torch.h>
 #include <torch/version.h>
 
@@ -35,10 +34,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
-void sync(const torch::Device& device) {
-  if (device.is_cuda()) torch::cuda::synchronize(device.index());
-}
 
 Timing summarise(std::vector<double> times) {
   Timing t;
@@ -283,7 +278,7 @@ ModelBench bench_model(const config::ExperimentConfig& cfg, const BenchSettings&
       auto noise_gen = make_generator(seed, Stream::kTrainNoise, static_cast<uint64_t>(step));
       const double loss_value =
           train::train_step(*model, *optimizer, x, flows::uniform_noise_like(x, noise_gen), cfg.train.max_grad_norm);
-      sync(device);
+      synchronize(device);
       if (step >= s.warmup) times.push_back(seconds_since(t0));
       log().debug("bench {}: train step {} {:.3f} s, loss {:.1f}", b.name, step + 1, seconds_since(t0), loss_value);
     }
@@ -309,7 +304,7 @@ ModelBench bench_model(const config::ExperimentConfig& cfg, const BenchSettings&
     int64_t batches = 0;
     auto last = Clock::now();
     o.progress = [&](int64_t, int64_t) {
-      sync(device);
+      synchronize(device);
       const double t = seconds_since(last);
       if (batches++ >= s.score_warmup) times.push_back(t);
       log().debug("bench {}: score batch {} {:.3f} s", b.name, batches, t);

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
-#include <numeric>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -15,6 +14,7 @@
 #include "flowood/experiment/stages.hpp"
 #include "flowood/flows/factory.hpp"
 #include "flowood/io/csv.hpp"
+#include "flowood/ood/curves.hpp"
 #include "flowood/ood/metrics.hpp"
 #include "flowood/ood/score.hpp"
 #include "flowood/train/checkpoint.hpp"
@@ -49,7 +49,6 @@ std::map<int64_t, std::string> checkpoints_of(const RunPaths& run) {
   return out;
 }
 
-double mean(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size()); }
 }  // namespace
 
 TrainingCurve training_curve(const RunPaths& run, const ConfigCodec& codec, int64_t limit,
@@ -93,7 +92,7 @@ TrainingCurve training_curve(const RunPaths& run, const ConfigCodec& codec, int6
                                             spec, info.step));
     };
     finite(in, curve.test);
-    point.test_bpd = mean(in.bpd);
+    point.test_bpd = ood::mean_sd(in.bpd).mean;
     for (size_t k = 0; k < ood.size(); ++k) {
       const auto out = ood::score_loglik(*model, ood[k], options);
       finite(out, curve.ood[k]);

@@ -9,7 +9,6 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <torch/cuda.h>
 
 #include "flowood/core/device.hpp"
 #include "flowood/core/error.hpp"
@@ -29,10 +28,6 @@ constexpr double kMargin = 0.95;        // channels-last must take at most 95 % 
 constexpr int64_t kMaxTimedBatch = 64;  // larger batches are timed at 64 (time per example is flat)
 constexpr size_t kMaxCacheEntries = 256;
 constexpr const char* kCacheFile = "layout-choices.json";
-
-void sync(const torch::Device& device) {
-  if (device.is_cuda()) torch::cuda::synchronize(device.index());
-}
 
 // The distinct convolutions of one forward pass of `model` (eval mode, one synthetic example).
 std::vector<flops::ConvShape> conv_shapes(flows::FlowModelImpl& model, const torch::Device& device) {
@@ -74,7 +69,7 @@ double time_conv(const flops::ConvShape& s, int64_t batch, flows::Layout layout,
       if (!g.defined()) g = torch::randn_like(y);
       (void)torch::autograd::grad({y}, {x, w}, {g});
     }
-    sync(device);
+    synchronize(device);
   };
   once();
   double best = 1e300;

@@ -80,7 +80,7 @@ std::string step_list(const std::vector<std::unique_ptr<LoadedRun>>& runs) {
 
 using Meta = std::map<std::string, std::string>;
 
-std::string seconds_since(std::chrono::steady_clock::time_point start) {
+std::string elapsed_text(std::chrono::steady_clock::time_point start) {
   return fmt::format("{:.2f}", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 }
 
@@ -623,7 +623,7 @@ io::CsvTable MethodScorer::loglik_of(const LoadedRun& model, const std::string& 
   check_finite_loglik(scores.loglik, dataset.spec, model_dir, model.step);
   meta["dataset"] = dataset.spec;
   meta["level_dims"] = fmt::format("{}", fmt::join(scores.level_dims, ";"));
-  meta["seconds"] = seconds_since(started);
+  meta["seconds"] = elapsed_text(started);
   auto table = io::make_loglik_score_table(scores.loglik, scores.bpd, labels_of(dataset), meta);
   table.add_column("loglik_outside", scores.outside);
   for (size_t l = 0; l < scores.level.size(); ++l) {
@@ -700,7 +700,7 @@ io::CsvTable MethodScorer::score(const std::string& method, const std::string& s
   const auto started = std::chrono::steady_clock::now();
   auto table = impl.compute(*this, spec, base, meta);
   // The method's own time, beyond the log-likelihoods it starts from (their file has theirs).
-  if (method != "loglik" && method != "bpd") table.meta["seconds"] = seconds_since(started);
+  if (method != "loglik" && method != "bpd") table.meta["seconds"] = elapsed_text(started);
   if (!out_csv.empty()) {
     fs::create_directories(fs::path(out_csv).parent_path());
     if (before_write) before_write(table);

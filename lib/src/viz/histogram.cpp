@@ -33,7 +33,7 @@ void check_options(const HistogramOptions& o) {
   if (!(o.alpha > 0.0 && o.alpha <= 1.0)) throw ConfigError("alpha", "must be in (0, 1] (got " + std::to_string(o.alpha) + ")");
 }
 
-struct Layout {
+struct HistogramLayout {
   cv::Rect plot;  // the axes box
   double x_lo = 0, x_hi = 1, y_max = 1;
   Ticks x_ticks, y_ticks;
@@ -46,8 +46,8 @@ struct Layout {
 
 // Places the axes box, ticks and legend so that no text overlaps or leaves the image, and puts
 // the legend in the upper corner where it forces the least headroom above the bars.
-Layout make_layout(const Histogram& h, const HistogramOptions& o, const Style& st) {
-  Layout L;
+HistogramLayout make_layout(const Histogram& h, const HistogramOptions& o, const Style& st) {
+  HistogramLayout L;
   const double range = h.edges.back() - h.edges.front();
   L.x_lo = h.edges.front() - 0.03 * range;
   L.x_hi = h.edges.back() + 0.03 * range;
@@ -96,7 +96,7 @@ Layout make_layout(const Histogram& h, const HistogramOptions& o, const Style& s
 
 cv::Mat render(const Histogram& h, const HistogramOptions& o) {
   const Style st(o.width, o.height);
-  const Layout L = make_layout(h, o, st);
+  const HistogramLayout L = make_layout(h, o, st);
   cv::Mat img(o.height, o.width, CV_8UC3, plot::kWhite);
 
   // Filled bars, one translucent layer per series.

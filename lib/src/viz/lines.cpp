@@ -134,7 +134,7 @@ Ticks log_ticks(double lo, double hi, int plot_w, const Style& st) {
   return t;
 }
 
-struct Layout {
+struct LinesLayout {
   cv::Rect plot;  // the axes box
   double x_lo = 0, x_hi = 1, y_lo = 0, y_hi = 1;  // x limits in log10 space with log_x
   bool log_x = false;
@@ -151,8 +151,8 @@ struct Layout {
   int py(double y) const { return plot.y + cvRound(rel_y(y)); }
 };
 
-Layout make_layout(const Prepared& p, const LinePlotOptions& o, const Style& st) {
-  Layout L;
+LinesLayout make_layout(const Prepared& p, const LinePlotOptions& o, const Style& st) {
+  LinesLayout L;
   L.log_x = o.log_x;
   std::tie(L.x_lo, L.x_hi) = o.x_range ? *o.x_range : data_range(p, true, o.log_x ? log10_of : identity);
   if (o.x_range && o.log_x) std::tie(L.x_lo, L.x_hi) = std::pair(std::log10(L.x_lo), std::log10(L.x_hi));
@@ -257,7 +257,7 @@ Pen chance_pen(cv::Mat& target, const Style& st, std::vector<Px>* samples) {
   return Pen(target, kChanceGrey, st.stroke, st.px(6), st.px(6), samples);
 }
 
-void draw_series(Pen& pen, const Layout& L, const std::vector<std::vector<std::pair<double, double>>>& runs) {
+void draw_series(Pen& pen, const LinesLayout& L, const std::vector<std::vector<std::pair<double, double>>>& runs) {
   for (const auto& run : runs) {
     pen.lift();
     if (run.size() == 1) pen.dot(L.to_px(run[0].first, run[0].second));
@@ -269,7 +269,7 @@ void draw_series(Pen& pen, const Layout& L, const std::vector<std::vector<std::p
 // The legend goes to the corner that covers the fewest drawn sample points, and among those the
 // one farthest from them (up to a comfortable distance); remaining ties go to the first of upper
 // right, upper left, lower right, lower left.
-cv::Rect place_legend(const Layout& L, const std::vector<Px>& samples, const Style& st) {
+cv::Rect place_legend(const LinesLayout& L, const std::vector<Px>& samples, const Style& st) {
   const int margin = st.px(10), w = L.legend.box.width, h = L.legend.box.height;
   const int left = L.plot.x + margin, right = L.plot.x + L.plot.width - margin - w;
   const int top = L.plot.y + margin, bottom = L.plot.y + L.plot.height - margin - h;
@@ -301,7 +301,7 @@ cv::Rect place_legend(const Layout& L, const std::vector<Px>& samples, const Sty
 
 cv::Mat render(const Prepared& p, const LinePlotOptions& o) {
   const Style st(o.width, o.height);
-  Layout L = make_layout(p, o, st);
+  LinesLayout L = make_layout(p, o, st);
   cv::Mat img(o.height, o.width, CV_8UC3, plot::kWhite);
   cv::Mat roi = img(L.plot);
   std::vector<Px> samples;

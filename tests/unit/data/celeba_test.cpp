@@ -19,8 +19,7 @@ using flowood::testing::data_error_of;
 using flowood::testing::ScopedEnv;
 using flowood::testing::TempDir;
 
-namespace {
-
+// Outside the anonymous namespace: the TEST_F classes derived from it have external linkage.
 class CelebaTest : public ::testing::Test {
  protected:
   /// Six 218x178 faces (portrait, as CelebA's): rows 0..108 value 10·i, rows 109.. value 200 (so the
@@ -44,8 +43,6 @@ class CelebaTest : public ::testing::Test {
   TempDir dir_{"celeba"};
   ScopedEnv cache_{kCacheEnvVar, (dir_.path() / "cache").string()};
 };
-
-}  // namespace
 
 TEST_F(CelebaTest, SplitsFollowThePartitionFile) {
   const DataRoots roots{{root().string()}};

@@ -25,8 +25,7 @@ using flowood::testing::random_images;
 using flowood::testing::ScopedEnv;
 using flowood::testing::TempDir;
 
-namespace {
-
+// Outside the anonymous namespace: the TEST_F classes derived from it have external linkage.
 class Cifar10Test : public ::testing::Test {
  protected:
   fs::path root() const { return dir_.path() / "root"; }
@@ -51,6 +50,8 @@ class Cifar10Test : public ::testing::Test {
   TempDir dir_{"cifar10"};
   ScopedEnv cache_env_{kCacheEnvVar, (dir_.path() / "cache").string()};
 };
+
+namespace {
 
 /// The order a loader must produce: sorted by "<class>/<file>".
 std::vector<int64_t> sorted_order(int64_t n) {

@@ -20,15 +20,12 @@ using flowood::testing::raw_bytes;
 using flowood::testing::TempDir;
 using flowood::testing::write_text;
 
-namespace {
-
+// Outside the anonymous namespace: the TEST_F classes derived from it have external linkage.
 class FeaturesTest : public ::testing::Test {
  protected:
   std::string file(const std::string& name) const { return dir_.file(name); }
   TempDir dir_{"features"};  // outside the repository
 };
-
-}  // namespace
 
 TEST_F(FeaturesTest, NpyFloat64AndLabels) {
   flowood::io::write_npy(file("x.npy"), torch::arange(12, torch::kFloat64).view({4, 3}));

@@ -21,16 +21,13 @@ using flowood::testing::random_images;
 using flowood::testing::ScopedEnv;
 using flowood::testing::TempDir;
 
-namespace {
-
+// Outside the anonymous namespace: the TEST_F classes derived from it have external linkage.
 class FolderTest : public ::testing::Test {
  protected:
   fs::path dir() const { return dir_.path() / "images"; }
   TempDir dir_{"folder"};  // under the system temp dir: outside the repository
   ScopedEnv cache_{kCacheEnvVar, (dir_.path() / "cache").string()};
 };
-
-}  // namespace
 
 TEST_F(FolderTest, FlatFolderIsUnlabelledInPathOrder) {
   const auto images = random_images(3, 1, 20, 20, 5);

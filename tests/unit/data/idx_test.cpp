@@ -55,6 +55,9 @@ Bytes ramp(std::size_t n) {
   return b;
 }
 
+}  // namespace
+
+// Outside the anonymous namespace: the TEST_F classes derived from it have external linkage.
 class IdxTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -77,6 +80,8 @@ class IdxTest : public ::testing::Test {
   Bytes labels_ = idx_bytes(kIdxLabelsMagic, {3}, {7, 0, 5});
   fs::path dir_;
 };
+
+namespace {
 
 void expect_ramp_images(const torch::Tensor& images, int64_t n) {
   ASSERT_EQ(images.scalar_type(), torch::kUInt8);

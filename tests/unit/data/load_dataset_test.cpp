@@ -18,8 +18,7 @@
 namespace fs = std::filesystem;
 using namespace flowood::data;
 
-namespace {
-
+// Outside the anonymous namespace: the TEST_F classes derived from it have external linkage.
 class LoadDatasetTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -54,6 +53,8 @@ class LoadDatasetTest : public ::testing::Test {
 
   fs::path tmp_;
 };
+
+namespace {
 
 std::vector<int64_t> label_counts(const torch::Tensor& labels) {
   const auto counts = torch::bincount(labels, {}, 10);

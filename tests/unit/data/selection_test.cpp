@@ -17,8 +17,7 @@ using flowood::testing::data_error_of;
 using flowood::testing::TempDir;
 using flowood::testing::write_text;
 
-namespace {
-
+// Outside the anonymous namespace: the TEST_F classes derived from it have external linkage.
 class SelectionTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -36,8 +35,6 @@ class SelectionTest : public ::testing::Test {
   }
   TempDir dir_{"selection"};
 };
-
-}  // namespace
 
 TEST_F(SelectionTest, ClassesByNameOrValue) {
   const auto b = load_features(spec("classes=b"), DataRoots{});

@@ -46,13 +46,15 @@ void write_svhn_with_matio(const std::string& path, const torch::Tensor& images,
   Mat_Close(mat);
 }
 
+
+}  // namespace
+
+// Outside the anonymous namespace: the TEST_F classes derived from it have external linkage.
 class SvhnTest : public ::testing::Test {
  protected:
   fs::path root() const { return dir_.path(); }
   TempDir dir_{"svhn"};
 };
-
-}  // namespace
 
 TEST_F(SvhnTest, ReadsMatioFileInImageOrderWithDigitLabels) {
   fs::create_directories(root() / "svhn");

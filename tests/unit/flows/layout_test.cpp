@@ -20,7 +20,7 @@ struct LayoutScope {
   ~LayoutScope() { fl::set_layout(fl::Layout::kNchw); }
 };
 
-flowood::config::ModelConfig tiny(const std::string& kind) {
+flowood::config::ModelConfig tiny_for_layout(const std::string& kind) {
   flowood::config::ModelConfig m;
   m.in_shape = {2, 8, 8};
   m.num_blocks = 1;
@@ -43,7 +43,7 @@ flowood::config::ModelConfig tiny(const std::string& kind) {
 // st-network outputs exact zeros) and a batch.
 fl::FlowModel model_of(const std::string& kind, torch::Dtype dtype = torch::kFloat64) {
   torch::manual_seed(11);
-  auto model = fl::make_flow(tiny(kind));
+  auto model = fl::make_flow(tiny_for_layout(kind));
   model->to(dtype);
   model->train();
   model->log_prob(torch::randint(0, 256, {8, 2, 8, 8}).to(dtype) / 255.0);
@@ -71,8 +71,10 @@ Pass run(fl::FlowModelImpl& model, fl::Layout layout, const torch::Tensor& x, co
   return p;
 }
 
-class MemoryLayoutEquivalence : public ::testing::TestWithParam<std::string> {};
 }  // namespace
+
+// Outside the anonymous namespace: the TEST_P classes derived from it have external linkage.
+class MemoryLayoutEquivalence : public ::testing::TestWithParam<std::string> {};
 
 TEST(MemoryLayout, ParsesNamesAndRejectsOthers) {
   EXPECT_EQ(fl::parse_layout("nchw"), fl::Layout::kNchw);

@@ -19,6 +19,8 @@
 
 namespace fl = flowood::flows;
 namespace tr = flowood::train;
+using flowood::testing::fresh_model;
+using flowood::testing::synthetic_images;
 using flowood::testing::TempDir;
 
 namespace {
@@ -45,9 +47,8 @@ int free_port() {
   return ntohs(addr.sin_port);
 }
 
-flowood::data::ImageDataset synthetic(int64_t n, uint64_t seed) { return flowood::testing::synthetic_images(n, seed); }
 
-flowood::config::ExperimentConfig tiny_glow() {
+flowood::config::ExperimentConfig glow_for_ranks() {
   flowood::config::ExperimentConfig c;
   c.seed = 5;
   c.model.flow = "glow";
@@ -66,10 +67,6 @@ flowood::config::ExperimentConfig tiny_glow() {
   return c;
 }
 
-fl::FlowModel fresh_model(const flowood::config::ExperimentConfig& c) {
-  torch::manual_seed(static_cast<uint64_t>(c.seed));
-  return fl::make_flow(c.model);
-}
 
 struct RankRun {
   fl::FlowModel model{nullptr};
@@ -213,8 +210,8 @@ TEST(Distributed, CollectivesOnTwoRanks) {
 // parameters less closely: RMSprop divides near-zero gradients by their own size, which turns
 // float32 summation-order noise into steps of up to ~lr).
 void expect_two_ranks_match_one(torch::Dtype dtype, double rtol, double atol) {
-  const auto train = synthetic(36, 1), test = synthetic(dtype == torch::kFloat32 ? 16 : 0, 2);
-  auto c = tiny_glow();
+  const auto train = synthetic_images(36, 1), test = synthetic_images(dtype == torch::kFloat32 ? 16 : 0, 2);
+  auto c = glow_for_ranks();
   c.train.max_steps = 7;  // 5 steps per epoch: crosses an epoch and its short last batch
   TempDir single_dir("ddp_single"), ranks_dir("ddp_ranks");
 
@@ -269,7 +266,7 @@ TEST(Distributed, TwoRanksOnLoopbackMatchOneRankWithTheCombinedBatchFloat32) {
 // differ a little from one process's; the ranks still agree exactly, running statistics included
 // (averaged over ranks before evaluations and checkpoints), and a second invocation resumes.
 TEST(Distributed, BatchNormModelsStayInStepAndResume) {
-  const auto train = synthetic(32, 3), test = synthetic(16, 4);
+  const auto train = synthetic_images(32, 3), test = synthetic_images(16, 4);
   flowood::config::ExperimentConfig c;
   c.seed = 9;
   c.model.in_shape = {1, 8, 8};

@@ -21,11 +21,12 @@
 namespace fs = std::filesystem;
 namespace fl = flowood::flows;
 namespace tr = flowood::train;
+using flowood::testing::fresh_model;
+using flowood::testing::synthetic_images;
 using flowood::testing::TempDir;
 
 namespace {
 
-flowood::data::ImageDataset synthetic(int64_t n, uint64_t seed) { return flowood::testing::synthetic_images(n, seed); }
 
 flowood::config::ExperimentConfig tiny_config() {
   flowood::config::ExperimentConfig c;
@@ -43,10 +44,6 @@ flowood::config::ExperimentConfig tiny_config() {
 }
 
 
-fl::FlowModel fresh_model(const flowood::config::ExperimentConfig& c) {
-  torch::manual_seed(static_cast<uint64_t>(c.seed));
-  return fl::make_flow(c.model);
-}
 
 tr::TrainResult run(fl::FlowModel& model, const flowood::config::ExperimentConfig& c, const std::string& dir,
                     const flowood::data::ImageDataset& train, const flowood::data::ImageDataset& test) {
@@ -85,7 +82,7 @@ using DataMaker = flowood::data::ImageDataset (*)(int64_t, uint64_t);
 
 // Trains c for 8 steps straight, and for 3 steps then resumed to 8 with a freshly built model:
 // every parameter and buffer must be bit-identical.
-void expect_resume_bit_identical(flowood::config::ExperimentConfig c, DataMaker make = synthetic) {
+void expect_resume_bit_identical(flowood::config::ExperimentConfig c, DataMaker make = synthetic_images) {
   const auto train = make(40, 1), test = make(16, 2);
   c.train.max_steps = 8;  // 40 images / batch 8 = 5 steps per epoch: resume crosses an epoch
   TempDir straight("train_a"), resumed("train_b");
@@ -156,7 +153,7 @@ TEST(Trainer, TabularTrainingFitsStandardizationAndLowersTheLoss) {
 }
 
 TEST(Trainer, FinishedRunIsNotTrainedAgain) {
-  const auto train = synthetic(16, 1), test = synthetic(8, 2);
+  const auto train = synthetic_images(16, 1), test = synthetic_images(8, 2);
   auto c = tiny_config();
   c.train.max_steps = 2;
   TempDir dir("train");
@@ -170,7 +167,7 @@ TEST(Trainer, FinishedRunIsNotTrainedAgain) {
 }
 
 TEST(Trainer, TrainingLowersTheLoss) {
-  const auto train = synthetic(64, 1), test = synthetic(32, 2);
+  const auto train = synthetic_images(64, 1), test = synthetic_images(32, 2);
   auto c = tiny_config();
   c.train.epochs = 4;
   TempDir dir("train");
@@ -240,7 +237,7 @@ TEST(Checkpoint, RoundTripsModelAndRejectsMismatch) {
 // the CPU), and a training run on the GPU lowers the loss. Skipped without a GPU.
 TEST(Trainer, CudaScoresLikeCpuAndTrains_CUDA) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device (a CPU LibTorch or no GPU): nothing to compare";
-  const auto train = synthetic(64, 1), test = synthetic(32, 2);
+  const auto train = synthetic_images(64, 1), test = synthetic_images(32, 2);
   auto c = tiny_config();
   auto cpu = fresh_model(c);
   auto gpu = fresh_model(c);
@@ -259,7 +256,7 @@ TEST(Trainer, CudaScoresLikeCpuAndTrains_CUDA) {
 // metrics.jsonl mirrors metrics.csv, one JSON object per logged step, and a resumed run keeps
 // each step once in both.
 TEST(Trainer, MetricsJsonLinesMatchTheCsvAcrossAResume) {
-  const auto train = synthetic(40, 1), test = synthetic(16, 2);
+  const auto train = synthetic_images(40, 1), test = synthetic_images(16, 2);
   auto c = tiny_config();
   c.train.log_every = 1;
   c.train.max_steps = 3;
@@ -302,7 +299,7 @@ TEST(Trainer, DivergenceStopsBeforeANonFiniteCheckpointIsWritten) {
   auto model = fresh_model(c);
   std::string what;
   try {
-    run(model, c, dir.path().string(), synthetic(32, 1), synthetic(16, 2));
+    run(model, c, dir.path().string(), synthetic_images(32, 1), synthetic_images(16, 2));
   } catch (const flowood::Error& e) {
     what = e.what();
   }

@@ -12,6 +12,10 @@ torch::Device resolve_device(const std::string& name, const std::string& key = "
 /// True when LibTorch was built with CUDA and at least one device is visible.
 bool cuda_available();
 
+/// Waits until every kernel queued on `device` has finished (a no-op on the CPU), so that a wall
+/// clock read afterwards times the work and not only its launch.
+void synchronize(const torch::Device& device);
+
 /// Intra-op CPU threads for `threads: 0`: the CPUs this process may run on (its affinity mask,
 /// which taskset, cpusets and Slurm's --cpus-per-task bind set), shared among the processes that
 /// torchrun started on this node (LOCAL_WORLD_SIZE), at least 1.
