@@ -3,9 +3,12 @@
 # flowood_add_test_support(): library flowood_test_support, the fixture writers of tests/support
 # (data_writers.hpp), linked into every unit-test executable.
 #
-# flowood_add_unit_tests(AREA SOURCES...): one GoogleTest executable from SOURCES, tests discovered
-# into CTest with label "unit" (a test whose name contains "Slow" gets "slow" too, one with a
-# "_CUDA" suffix needs a GPU and skips itself, with a message, without one).
+# flowood_add_unit_tests(AREA SOURCES...): one GoogleTest executable from SOURCES, in CTest with
+# label "unit" (a test with a "_CUDA" suffix needs a GPU and skips itself, with a message, without
+# one). FLOWOOD_TEST_SHARDS decides how: 0 registers every GoogleTest case as a CTest test of its
+# own (`ctest -R Trainer.Resume` runs one; the dev default); N > 0 registers the executable as N
+# CTest tests unit.AREA.K, GoogleTest's shards K of N (the ci and asan presets). Each process
+# start loads LibTorch, about 1 s (2 s under ASan), which one process per case paid ~480 times.
 function(flowood_add_test_support)
   add_library(flowood_test_support STATIC ${PROJECT_SOURCE_DIR}/tests/support/data_writers.cpp)
   target_include_directories(flowood_test_support PUBLIC ${PROJECT_SOURCE_DIR}/tests/support)
@@ -33,9 +36,18 @@ function(flowood_add_unit_tests area)
     target_precompile_headers(${target} REUSE_FROM flowood_lib)
   endif()
   flowood_warnings(${target})
-  gtest_discover_tests(${target}
-    PROPERTIES LABELS unit
-    DISCOVERY_TIMEOUT 120)
+  if(FLOWOOD_TEST_SHARDS GREATER 0)
+    math(EXPR last "${FLOWOOD_TEST_SHARDS} - 1")
+    foreach(k RANGE ${last})
+      add_test(NAME unit.${area}.${k} COMMAND ${target})
+      set_tests_properties(unit.${area}.${k} PROPERTIES LABELS unit
+        ENVIRONMENT "GTEST_TOTAL_SHARDS=${FLOWOOD_TEST_SHARDS};GTEST_SHARD_INDEX=${k}")
+    endforeach()
+  else()
+    gtest_discover_tests(${target}
+      PROPERTIES LABELS unit
+      DISCOVERY_TIMEOUT 120)
+  endif()
 endfunction()
 
 # flowood_add_e2e_test(NAME COMMAND args... [PASS_REGEX re] [FAIL_REGEX re] [WILL_FAIL] [LABELS ...])
