@@ -50,10 +50,12 @@ function(flowood_add_unit_tests area)
   endif()
 endfunction()
 
-# flowood_add_e2e_test(NAME COMMAND args... [PASS_REGEX re] [FAIL_REGEX re] [WILL_FAIL] [LABELS ...])
-# Runs the real binary (or a script) through CTest with label "e2e".
+# flowood_add_e2e_test(NAME COMMAND args... [PASS_REGEX re] [FAIL_REGEX re] [WILL_FAIL] [TIMEOUT s]
+#                      [COST c] [LABELS ...])
+# Runs the real binary (or a script) through CTest with label "e2e". COST makes `ctest -j` start a
+# long test early on a fresh tree (one without CTestCostData.txt), so it does not run alone at the end.
 function(flowood_add_e2e_test name)
-  cmake_parse_arguments(E "WILL_FAIL" "PASS_REGEX;FAIL_REGEX;TIMEOUT" "COMMAND;LABELS" ${ARGN})
+  cmake_parse_arguments(E "WILL_FAIL" "PASS_REGEX;FAIL_REGEX;TIMEOUT;COST" "COMMAND;LABELS" ${ARGN})
   add_test(NAME e2e.${name} COMMAND ${E_COMMAND} WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
   set(labels e2e ${E_LABELS})
   set_tests_properties(e2e.${name} PROPERTIES LABELS "${labels}")
@@ -68,5 +70,8 @@ function(flowood_add_e2e_test name)
   endif()
   if(E_TIMEOUT)
     set_tests_properties(e2e.${name} PROPERTIES TIMEOUT ${E_TIMEOUT})
+  endif()
+  if(E_COST)
+    set_tests_properties(e2e.${name} PROPERTIES COST ${E_COST})
   endif()
 endfunction()

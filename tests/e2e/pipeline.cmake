@@ -67,10 +67,10 @@ flowood_add_e2e_test(ddp_two_processes
   PASS_REGEX "ddp ok" TIMEOUT 600)
 
 # kill -9 at 10 seeded random points of training; each run resumes to scores identical to an
-# uninterrupted run's.
+# uninterrupted run's. The longest test (about 200 s under ASan): COST starts it first.
 flowood_add_e2e_test(kill_resume
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/kill_resume.sh ${FLOWOOD} ${E2E_WORK}
-  PASS_REGEX "kill resume ok" TIMEOUT 600 LABELS faults)
+  PASS_REGEX "kill resume ok" TIMEOUT 600 COST 200 LABELS faults)
 # An edited config.yaml is compared with the config stored in the checkpoint (score and resume);
 # score refuses --out and --npy on one path and an empty dataset.
 flowood_add_e2e_test(run_integrity
