@@ -45,9 +45,10 @@ train::TrainResult train_in_terminal(const config::ExperimentConfig& config, con
 TrainProgressView::TrainProgressView() : tty_(::isatty(STDERR_FILENO) == 1) {}
 
 void TrainProgressView::operator()(const train::TrainProgress& p) {
-  const double eta = p.images_per_s > 0 && p.step > 0
-                         ? p.elapsed_s / std::max<int64_t>(p.step, 1) * static_cast<double>(p.total_steps - p.step)
-                         : 0;
+  // The rate is over the steps of this (re)start: elapsed_s counts from it, not from step 0.
+  const int64_t done_here = p.step - p.start_step;
+  const double eta =
+      done_here > 0 ? p.elapsed_s / static_cast<double>(done_here) * static_cast<double>(p.total_steps - p.step) : 0;
   const std::string test = p.test_bpd ? fmt::format("  test {:.4f} bpd", *p.test_bpd) : "";
   if (tty_) {
     constexpr int kWidth = 28;

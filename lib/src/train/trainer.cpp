@@ -276,6 +276,7 @@ TrainResult train(flows::FlowModelImpl& model, const data::ImageDataset& train_s
 
   TrainProgress progress;
   progress.total_steps = total;
+  progress.start_step = step;
   progress.epochs = (total + per_epoch - 1) / per_epoch;
   torch::Tensor perm;
   int64_t perm_epoch = -1;

@@ -2,6 +2,8 @@
 // groups, and that training lowers the loss.
 #include <filesystem>
 #include <fstream>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -46,8 +48,10 @@ flowood::config::ExperimentConfig tiny_config() {
 
 
 tr::TrainResult run(fl::FlowModel& model, const flowood::config::ExperimentConfig& c, const std::string& dir,
-                    const flowood::data::ImageDataset& train, const flowood::data::ImageDataset& test) {
+                    const flowood::data::ImageDataset& train, const flowood::data::ImageDataset& test,
+                    tr::ProgressFn progress = {}) {
   tr::TrainerOptions o;
+  o.progress = std::move(progress);
   o.train = c.train;
   o.seed = static_cast<uint64_t>(c.seed);
   o.eval_batch_size = c.score.batch_size;
@@ -98,8 +102,15 @@ void expect_resume_bit_identical(flowood::config::ExperimentConfig c, DataMaker 
   auto c_other = c;
   c_other.seed = c.seed + 1;  // a different initialisation, replaced by the checkpoint
   auto b2 = fresh_model(c_other);
-  const auto rb = run(b2, c, resumed.path().string(), train, test);
+  std::vector<std::pair<int64_t, int64_t>> reports;  // (start_step, step): a resumed run's rate counts from 3
+  const auto rb = run(b2, c, resumed.path().string(), train, test,
+                      [&reports](const tr::TrainProgress& p) { reports.emplace_back(p.start_step, p.step); });
   EXPECT_EQ(rb.resumed_from, 3);
+  ASSERT_EQ(reports.size(), 5u);
+  for (size_t i = 0; i < reports.size(); ++i) {
+    EXPECT_EQ(reports[i].first, 3);
+    EXPECT_EQ(reports[i].second, static_cast<int64_t>(4 + i));
+  }
   EXPECT_EQ(rb.steps, 8);
 
   const auto pa = a->named_parameters(), pb = b2->named_parameters();

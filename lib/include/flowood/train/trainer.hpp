@@ -23,6 +23,7 @@ class Communicator;
 struct TrainProgress {
   int64_t step = 0;            ///< optimiser steps done
   int64_t total_steps = 0;
+  int64_t start_step = 0;      ///< steps already done when this (re)start began (the resumed step)
   int64_t epoch = 0;           ///< 0-based epoch of this step
   int64_t epochs = 0;
   double loss = 0;             ///< mean NLL of the step's batch, nats per example
