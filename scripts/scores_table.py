@@ -4,12 +4,15 @@ interval for every method (rows) and OOD set (columns), and the seconds each met
 took over all the sets (the `seconds` metadata of its score files).
 
     scripts/scores_table.py RUN_DIR [RUN_DIR ...]
+    scripts/scores_table.py --seeds RUN_DIR RUN_DIR [RUN_DIR ...]
 
-One table per run directory, Markdown on stdout. Reads metrics.json and the score files `flowood
+One table per run directory, Markdown on stdout. With --seeds, one table over the runs (the seeds
+of one experiment): each cell is the AUROC's mean ± sample sd, then every run's value in order. Reads metrics.json and the score files `flowood
 run` wrote; needs nothing beyond Python's standard library.
 """
 import json
 import os
+import statistics
 import sys
 
 
@@ -59,8 +62,41 @@ def table(run):
     print()
 
 
+def seeds_table(runs):
+    rows, sets, values = [], [], {}
+    for run in runs:
+        with open(os.path.join(run, "metrics.json")) as f:
+            m = json.load(f)
+        for e in m["methods"]:
+            method, ds = e["method"], e["dataset"]
+            if method not in rows:
+                rows.append(method)
+            if ds not in sets:
+                sets.append(ds)
+            values.setdefault((method, ds), []).append(e["auroc"])
+    print(f"AUROC, mean ± sd over {len(runs)} runs, then each run's: " + ", ".join(f"`{r}`" for r in runs) + "\n")
+    print("| method | " + " | ".join(f"vs `{s}`" for s in sets) + " |")
+    print("|---|" + "---|" * len(sets))
+    for method in rows:
+        cells = []
+        for s in sets:
+            v = values.get((method, s), [])
+            if len(v) != len(runs):
+                cells.append("—")
+                continue
+            cells.append(f"{statistics.mean(v):.3f} ± {statistics.stdev(v):.3f} ({', '.join(f'{x:.3f}' for x in v)})")
+        print(f"| {method} | " + " | ".join(cells) + " |")
+    print()
+
+
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
+    args = sys.argv[1:]
+    if args[:1] == ["--seeds"]:
+        if len(args) < 3:
+            sys.exit(__doc__)
+        seeds_table(args[1:])
+    elif not args:
         sys.exit(__doc__)
-    for run in sys.argv[1:]:
-        table(run)
+    else:
+        for run in args:
+            table(run)
