@@ -27,16 +27,23 @@ def meta(path):
     return out
 
 
-def table(run):
+def load(run, rows, sets):
+    """RUN's metrics.json; appends the method and OOD-set names not yet in rows and sets, in order."""
     with open(os.path.join(run, "metrics.json")) as f:
         m = json.load(f)
+    for e in m["methods"]:
+        if e["method"] not in rows:
+            rows.append(e["method"])
+        if e["dataset"] not in sets:
+            sets.append(e["dataset"])
+    return m
+
+
+def table(run):
     rows, sets, cells, files = [], [], {}, {}
+    m = load(run, rows, sets)
     for e in m["methods"]:
         method, ds = e["method"], e["dataset"]
-        if method not in rows:
-            rows.append(method)
-        if ds not in sets:
-            sets.append(ds)
         ci = e.get("ci", {}).get("auroc", {})
         cell = f"{e['auroc']:.3f} [{ci.get('low', float('nan')):.3f}, {ci.get('high', float('nan')):.3f}]"
         if e.get("per_batch"):
@@ -65,15 +72,8 @@ def table(run):
 def seeds_table(runs):
     rows, sets, values = [], [], {}
     for run in runs:
-        with open(os.path.join(run, "metrics.json")) as f:
-            m = json.load(f)
-        for e in m["methods"]:
-            method, ds = e["method"], e["dataset"]
-            if method not in rows:
-                rows.append(method)
-            if ds not in sets:
-                sets.append(ds)
-            values.setdefault((method, ds), []).append(e["auroc"])
+        for e in load(run, rows, sets)["methods"]:
+            values.setdefault((e["method"], e["dataset"]), []).append(e["auroc"])
     print(f"AUROC, mean ± sd over {len(runs)} runs, then each run's: " + ", ".join(f"`{r}`" for r in runs) + "\n")
     print("| method | " + " | ".join(f"vs `{s}`" for s in sets) + " |")
     print("|---|" + "---|" * len(sets))
