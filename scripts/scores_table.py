@@ -10,6 +10,7 @@ One table per run directory, Markdown on stdout. With --seeds, one table over th
 of one experiment): each cell is the AUROC's mean ± sample sd, then every run's value in order. Reads metrics.json and the score files `flowood
 run` wrote; needs nothing beyond Python's standard library.
 """
+import argparse
 import json
 import os
 import statistics
@@ -39,6 +40,20 @@ def load(run, rows, sets):
     return m
 
 
+def seconds(run, m, method):
+    """The seconds METHOD's computation took over every scored set of RUN (metrics m): the `seconds`
+    metadata of its score files; loglik and bpd share the log-likelihood files."""
+    if method in ("loglik", "bpd"):
+        return sum(float(meta(d["file"]).get("seconds", "nan")) for d in m["datasets"])
+    scores_dir = os.path.join(run, "scores")
+    return sum(float(meta(os.path.join(scores_dir, name)).get("seconds", "nan"))
+               for name in os.listdir(scores_dir) if name.endswith(f".{method}.csv"))
+
+
+def secs(x):
+    return "< 1" if x < 0.5 else f"{x:.0f}"
+
+
 def table(run):
     rows, sets, cells, files = [], [], {}, {}
     m = load(run, rows, sets)
@@ -50,33 +65,25 @@ def table(run):
             cell += " (batches)"
         cells[(method, ds)] = cell
         files.setdefault(method, set()).add(e["scores"])
-    loglik_seconds = 0.0
-    for d in m["datasets"]:
-        loglik_seconds += float(meta(d["file"]).get("seconds", "nan"))
     print(f"**{m['experiment']}** — `{run}`, checkpoint step {m['step']}, in-distribution `{m['in_distribution']}`\n")
     print("| method | " + " | ".join(f"AUROC vs `{s}`" for s in sets) + " | seconds |")
     print("|---|" + "---|" * (len(sets) + 1))
     for method in rows:
-        if method in ("loglik", "bpd"):
-            seconds = loglik_seconds
-        else:
-            seconds = 0.0
-            scores_dir = os.path.join(run, "scores")
-            for name in os.listdir(scores_dir):
-                if name.endswith(f".{method}.csv"):
-                    seconds += float(meta(os.path.join(scores_dir, name)).get("seconds", "nan"))
-        print(f"| {method} | " + " | ".join(cells.get((method, s), "—") for s in sets) + f" | {seconds:.0f} |")
+        cells_row = " | ".join(cells.get((method, s), "—") for s in sets)
+        print(f"| {method} | {cells_row} | {secs(seconds(run, m, method))} |")
     print()
 
 
 def seeds_table(runs):
-    rows, sets, values = [], [], {}
+    rows, sets, values, metrics = [], [], {}, {}
     for run in runs:
-        for e in load(run, rows, sets)["methods"]:
+        metrics[run] = load(run, rows, sets)
+        for e in metrics[run]["methods"]:
             values.setdefault((e["method"], e["dataset"]), []).append(e["auroc"])
-    print(f"AUROC, mean ± sd over {len(runs)} runs, then each run's: " + ", ".join(f"`{r}`" for r in runs) + "\n")
-    print("| method | " + " | ".join(f"vs `{s}`" for s in sets) + " |")
-    print("|---|" + "---|" * len(sets))
+    print(f"AUROC, mean ± sd over {len(runs)} runs, then each run's: " + ", ".join(f"`{r}`" for r in runs))
+    print("(seconds: the range over the runs)\n")
+    print("| method | " + " | ".join(f"vs `{s}`" for s in sets) + " | seconds |")
+    print("|---|" + "---|" * (len(sets) + 1))
     for method in rows:
         cells = []
         for s in sets:
@@ -85,18 +92,30 @@ def seeds_table(runs):
                 cells.append("—")
                 continue
             cells.append(f"{statistics.mean(v):.3f} ± {statistics.stdev(v):.3f} ({', '.join(f'{x:.3f}' for x in v)})")
-        print(f"| {method} | " + " | ".join(cells) + " |")
+        t = [seconds(run, metrics[run], method) for run in runs]
+        span = secs(min(t)) if secs(min(t)) == secs(max(t)) else f"{secs(min(t))}–{secs(max(t))}"
+        print(f"| {method} | " + " | ".join(cells) + f" | {span} |")
     print()
 
 
-if __name__ == "__main__":
-    args = sys.argv[1:]
-    if args[:1] == ["--seeds"]:
-        if len(args) < 3:
-            sys.exit(__doc__)
-        seeds_table(args[1:])
-    elif not args:
-        sys.exit(__doc__)
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", action="store_true",
+                        help="one table of mean ± sd over the runs (at least two) instead of one per run")
+    parser.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run directories written by `flowood run`")
+    args = parser.parse_args()
+    for run in args.runs:
+        if not os.path.isfile(os.path.join(run, "metrics.json")):
+            parser.error(f"{run}: no metrics.json (not a run directory `flowood run` has scored)")
+    if args.seeds:
+        if len(args.runs) < 2:
+            parser.error("--seeds needs at least two run directories")
+        seeds_table(args.runs)
     else:
-        for run in args:
+        for run in args.runs:
             table(run)
+
+
+if __name__ == "__main__":
+    main()
