@@ -51,7 +51,7 @@ def seconds(run, m, method):
 
 
 def secs(x):
-    return "< 1" if x < 0.5 else f"{x:.0f}"
+    return "< 1" if x < 1 else f"{x:.0f}"
 
 
 def table(run):
