@@ -46,6 +46,8 @@ def seconds(run, m, method):
     if method in ("loglik", "bpd"):
         return sum(float(meta(d["file"]).get("seconds", "nan")) for d in m["datasets"])
     scores_dir = os.path.join(run, "scores")
+    if not os.path.isdir(scores_dir):
+        return float("nan")  # shown as nan: the score files were moved or deleted
     return sum(float(meta(os.path.join(scores_dir, name)).get("seconds", "nan"))
                for name in os.listdir(scores_dir) if name.endswith(f".{method}.csv"))
 
