@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import statistics
-import sys
 
 
 def meta(path):
@@ -57,7 +56,7 @@ def secs(x):
 
 
 def table(run):
-    rows, sets, cells, files = [], [], {}, {}
+    rows, sets, cells = [], [], {}
     m = load(run, rows, sets)
     for e in m["methods"]:
         method, ds = e["method"], e["dataset"]
@@ -66,7 +65,6 @@ def table(run):
         if e.get("per_batch"):
             cell += " (batches)"
         cells[(method, ds)] = cell
-        files.setdefault(method, set()).add(e["scores"])
     print(f"**{m['experiment']}** — `{run}`, checkpoint step {m['step']}, in-distribution `{m['in_distribution']}`\n")
     print("| method | " + " | ".join(f"AUROC vs `{s}`" for s in sets) + " | seconds |")
     print("|---|" + "---|" * (len(sets) + 1))
